@@ -1,0 +1,1 @@
+"""Connections to the outside world: command line, chat platforms, payment providers."""

@@ -1,0 +1,1 @@
+"""planbot's billing core: money, catalog, pricing, lifecycle, persistence and use cases."""
