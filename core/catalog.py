@@ -152,8 +152,15 @@ def _build(spec: _CatalogSpec, source: str) -> Catalog:
             raise _fail(source, f"{key}.min_quantity", "must not exceed max_quantity")
         trial = p.trial or spec.trial
         packages.append(
-            Package(code, p.name, p.rank, price, p.min_quantity, p.max_quantity,
-                    Trial(trial.days, trial.max_accounts))
+            Package(
+                code,
+                p.name,
+                p.rank,
+                price,
+                p.min_quantity,
+                p.max_quantity,
+                Trial(trial.days, trial.max_accounts),
+            )
         )
     ranks = [p.rank for p in packages]
     if len(set(ranks)) != len(ranks):
@@ -161,8 +168,9 @@ def _build(spec: _CatalogSpec, source: str) -> Catalog:
     return Catalog(
         currency=currency,
         packages=tuple(sorted(packages, key=lambda p: p.rank)),
-        cycles=tuple(Cycle(c.months, c.discount_percent) for c in sorted(spec.cycles,
-                                                                          key=lambda c: c.months)),
+        cycles=tuple(
+            Cycle(c.months, c.discount_percent) for c in sorted(spec.cycles, key=lambda c: c.months)
+        ),
         grace_days=spec.grace_days,
         quote_validity_minutes=spec.quote_validity_minutes,
         source=source,

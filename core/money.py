@@ -100,4 +100,3 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.as_decimal()} {self.currency}"
-

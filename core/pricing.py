@@ -8,11 +8,12 @@ from enum import StrEnum
 
 from core.catalog import Catalog, Package
 from core.clock import as_utc
+from core.errors import InvalidRequest
 from core.money import Money, div_round_half_up
 from core.periods import add_months, whole_seconds
 
 
-class PricingError(ValueError):
+class PricingError(InvalidRequest):
     """Terms that the catalog does not sell (unknown package or cycle, quantity out of range)."""
 
 

@@ -1,0 +1,82 @@
+"""Who may do what (DESIGN section 4), decided in the use cases, never in adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.errors import NotAllowed
+from core.model import Role
+
+
+class Action(StrEnum):
+    VIEW_PACKAGES = "view_packages"
+    VIEW_DETAILS = "view_details"
+    START_TRIAL = "start_trial"
+    BUY = "buy"
+    UNSUBSCRIBE = "unsubscribe"
+    SUPPORT = "support"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Someone acting: a platform user (possibly support staff), the system, or a provider."""
+
+    platform: str
+    user_id: str
+    is_support: bool = False
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls("system", "system")
+
+    @classmethod
+    def provider(cls, name: str) -> Actor:
+        return cls("payment provider", name)
+
+    @property
+    def label(self) -> str:
+        if self.platform == "system":
+            return "system"
+        return f"{self.platform}:{self.user_id}"
+
+    @property
+    def is_automatic(self) -> bool:
+        return self.platform in ("system", "payment provider")
+
+
+_BILLING_ADMIN = {Role.OWNER.value, Role.ADMIN.value}
+
+_WHO_CAN = {
+    Action.VIEW_DETAILS: "members of this workspace and support staff",
+    Action.START_TRIAL: "the workspace's billing admins",
+    Action.BUY: "the workspace's billing admins (owners and admins)",
+    Action.UNSUBSCRIBE: "the workspace's billing admins and support staff",
+    Action.SUPPORT: "support staff",
+}
+
+
+def is_billing_admin(role: str | None) -> bool:
+    return role in _BILLING_ADMIN
+
+
+def allowed(action: Action, actor: Actor, role: str | None) -> bool:
+    """The table of section 4; `role` is the actor's role in the workspace (None: outsider)."""
+    if actor.is_automatic:
+        return True
+    if action is Action.VIEW_PACKAGES:
+        return True
+    if actor.is_support:
+        return action in (Action.VIEW_DETAILS, Action.UNSUBSCRIBE, Action.SUPPORT)
+    if action is Action.VIEW_DETAILS:
+        return role is not None
+    if action in (Action.START_TRIAL, Action.BUY, Action.UNSUBSCRIBE):
+        return is_billing_admin(role)
+    return False
+
+
+def require(action: Action, actor: Actor, role: str | None) -> None:
+    if not allowed(action, actor, role):
+        raise NotAllowed(
+            f"Only {_WHO_CAN[action]} can do that.", action=action.value, who=_WHO_CAN[action]
+        )

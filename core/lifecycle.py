@@ -1,0 +1,207 @@
+"""Subscription lifecycle (DESIGN section 3): pure transitions on a Subscription's fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from core.clock import format_iso
+from core.model import InactiveReason, Subscription, SubscriptionState
+from core.periods import add_months
+from core.pricing import RunningPeriod, Terms
+
+
+class Status(StrEnum):
+    """The only three statuses the product shows."""
+
+    ACTIVE = "Active"
+    TRY = "Try"
+    INACTIVE = "Inactive"
+
+
+class NoteKind(StrEnum):
+    ENDS_ON = "ends_on"
+    CHANGES_ON = "changes_on"
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A sub-case of Active shown under the status; adapters translate it."""
+
+    kind: NoteKind
+    at: datetime
+    terms: Terms | None = None
+
+
+def status(sub: Subscription) -> Status:
+    return {
+        SubscriptionState.TRIAL.value: Status.TRY,
+        SubscriptionState.ACTIVE.value: Status.ACTIVE,
+    }.get(sub.state, Status.INACTIVE)
+
+
+def notes(sub: Subscription) -> list[Note]:
+    if sub.state != SubscriptionState.ACTIVE.value or sub.period_end is None:
+        return []
+    found: list[Note] = []
+    if sub.grace_until is not None:
+        found.append(Note(NoteKind.OVERDUE, sub.grace_until))
+    if sub.cancel_at_period_end:
+        found.append(Note(NoteKind.ENDS_ON, sub.period_end))
+    elif sub.scheduled_terms is not None:
+        found.append(Note(NoteKind.CHANGES_ON, sub.period_end, sub.scheduled_terms))
+    return found
+
+
+def next_payment_at(sub: Subscription) -> datetime | None:
+    """Trial end for Try, period end for Active (none once it is set to end), else none."""
+    if sub.state == SubscriptionState.TRIAL.value:
+        return sub.trial_ends_at
+    if sub.state == SubscriptionState.ACTIVE.value and not sub.cancel_at_period_end:
+        return sub.period_end
+    return None
+
+
+def running_period(sub: Subscription, at: datetime) -> RunningPeriod | None:
+    """The paid period in progress at `at`, or None (Try, Inactive, or overdue in grace)."""
+    if sub.state != SubscriptionState.ACTIVE.value:
+        return None
+    if sub.period_start is None or sub.period_end is None or sub.anchor_at is None:
+        return None
+    if not sub.period_start <= at < sub.period_end:
+        return None
+    return RunningPeriod(
+        sub.terms, sub.period_start, sub.period_end, sub.anchor_at, sub.anchor_months
+    )
+
+
+def snapshot(sub: Subscription) -> dict[str, Any]:
+    """A JSON-able picture of a subscription for the audit log's before/after."""
+
+    def iso(at: datetime | None) -> str | None:
+        return None if at is None else format_iso(at)
+
+    scheduled = sub.scheduled_terms
+    return {
+        "package": sub.package,
+        "quantity": sub.quantity,
+        "cycle_months": sub.cycle_months,
+        "state": sub.state,
+        "inactive_reason": sub.inactive_reason,
+        "trial_ends_at": iso(sub.trial_ends_at),
+        "period_start": iso(sub.period_start),
+        "period_end": iso(sub.period_end),
+        "cancel_at_period_end": bool(sub.cancel_at_period_end),
+        "scheduled": None
+        if scheduled is None
+        else {
+            "package": scheduled.package,
+            "quantity": scheduled.quantity,
+            "cycle_months": scheduled.cycle_months,
+        },
+        "grace_until": iso(sub.grace_until),
+    }
+
+
+def refresh_due_at(sub: Subscription) -> None:
+    """When the sweep must next look at this subscription."""
+    if sub.state == SubscriptionState.TRIAL.value:
+        sub.due_at = sub.trial_ends_at
+    elif sub.state == SubscriptionState.ACTIVE.value:
+        sub.due_at = sub.grace_until or sub.period_end
+    else:
+        sub.due_at = None
+
+
+def _clear_pending_changes(sub: Subscription) -> None:
+    sub.cancel_at_period_end = False
+    sub.scheduled_package = None
+    sub.scheduled_quantity = None
+    sub.scheduled_cycle_months = None
+    sub.grace_until = None
+
+
+def start_trial(sub: Subscription, quantity: int, at: datetime, days: int) -> None:
+    sub.state = SubscriptionState.TRIAL.value
+    sub.inactive_reason = None
+    sub.quantity = quantity
+    sub.trial_ends_at = at + timedelta(days=days)
+    _clear_pending_changes(sub)
+    refresh_due_at(sub)
+
+
+def start_paid_period(sub: Subscription, terms: Terms, paid_at: datetime) -> None:
+    """P3/P5/P7: new terms, a new period from the payment, anchored there."""
+    sub.package = terms.package
+    sub.cycle_months = terms.cycle_months
+    sub.quantity = terms.quantity
+    sub.state = SubscriptionState.ACTIVE.value
+    sub.inactive_reason = None
+    sub.trial_ends_at = None
+    sub.period_start = paid_at
+    sub.anchor_at = paid_at
+    sub.anchor_months = terms.cycle_months
+    sub.period_end = add_months(paid_at, terms.cycle_months)
+    _clear_pending_changes(sub)
+    sub.terms_version += 1
+    refresh_due_at(sub)
+
+
+def add_accounts(sub: Subscription, new_quantity: int) -> None:
+    """P4: more accounts on the same period."""
+    sub.quantity = new_quantity
+    sub.terms_version += 1
+
+
+def renew(sub: Subscription, terms: Terms) -> None:
+    """P8: the next period continues from the old end, counted from the original anchor."""
+    assert sub.period_end is not None and sub.anchor_at is not None
+    sub.package = terms.package
+    sub.cycle_months = terms.cycle_months
+    sub.quantity = terms.quantity
+    sub.period_start = sub.period_end
+    sub.anchor_months += terms.cycle_months
+    sub.period_end = add_months(sub.anchor_at, sub.anchor_months)
+    _clear_pending_changes(sub)
+    sub.terms_version += 1
+    refresh_due_at(sub)
+
+
+def renewal_terms(sub: Subscription) -> Terms:
+    """The terms in force at the next renewal: a scheduled downgrade applies there."""
+    return sub.scheduled_terms or sub.terms
+
+
+def mark_overdue(sub: Subscription, grace_days: int) -> None:
+    assert sub.period_end is not None
+    sub.grace_until = sub.period_end + timedelta(days=grace_days)
+    refresh_due_at(sub)
+
+
+def deactivate(sub: Subscription, reason: InactiveReason) -> None:
+    sub.state = SubscriptionState.INACTIVE.value
+    sub.inactive_reason = reason.value
+    _clear_pending_changes(sub)
+    sub.terms_version += 1
+    refresh_due_at(sub)
+
+
+def new_subscription(workspace_id: int, terms: Terms, at: datetime) -> Subscription:
+    """A row for a package the workspace has never held; it starts Inactive (never paid)."""
+    sub = Subscription(
+        workspace_id=workspace_id,
+        package=terms.package,
+        quantity=terms.quantity,
+        cycle_months=terms.cycle_months,
+        state=SubscriptionState.INACTIVE.value,
+        inactive_reason=InactiveReason.NEVER_PAID.value,
+        registered_at=at,
+        anchor_months=0,
+        cancel_at_period_end=False,
+        terms_version=1,
+    )
+    refresh_due_at(sub)
+    return sub

@@ -1,0 +1,281 @@
+"""Persistent model: workspaces, members, subscriptions, orders, payments, balance and audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from core.clock import as_utc
+from core.pricing import Terms
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always gives back an aware UTC datetime, also on SQLite."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        int: Integer,
+        dict[str, Any]: JSON,
+    }
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class SubscriptionState(StrEnum):
+    TRIAL = "trial"
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+
+
+class InactiveReason(StrEnum):
+    NEVER_PAID = "never_paid"
+    TRIAL_EXPIRED = "trial_expired"
+    CANCELLED = "cancelled"
+    LAPSED = "lapsed"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class OrderKind(StrEnum):
+    NEW = "new"
+    ADD_ACCOUNTS = "add_accounts"
+    CHANGE = "change"
+    RENEWAL = "renewal"
+
+
+class PaymentOutcome(StrEnum):
+    APPLIED = "applied"
+    CREDITED = "credited"
+    MISMATCH = "mismatch"
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    currency: Mapped[str] = mapped_column(String(3))
+    credit_balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime]
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("workspace_id", "platform", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class Subscription(Base):
+    """What a workspace holds of one package; `terms_version` moves whenever the terms do."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "package"),
+        Index("ix_subscriptions_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    package: Mapped[str] = mapped_column(String(32))
+    quantity: Mapped[int]
+    cycle_months: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    inactive_reason: Mapped[str | None] = mapped_column(String(32))
+    registered_at: Mapped[datetime]
+    trial_ends_at: Mapped[datetime | None]
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
+    anchor_at: Mapped[datetime | None]
+    anchor_months: Mapped[int] = mapped_column(default=0)
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    scheduled_package: Mapped[str | None] = mapped_column(String(32))
+    scheduled_quantity: Mapped[int | None]
+    scheduled_cycle_months: Mapped[int | None]
+    grace_until: Mapped[datetime | None]
+    due_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), doc="Next time the sweep must look at this subscription (None: never)."
+    )
+    terms_version: Mapped[int] = mapped_column(default=1)
+
+    @property
+    def terms(self) -> Terms:
+        return Terms(self.package, self.cycle_months, self.quantity)
+
+    @property
+    def scheduled_terms(self) -> Terms | None:
+        if self.scheduled_package is None:
+            return None
+        assert self.scheduled_quantity is not None and self.scheduled_cycle_months is not None
+        return Terms(self.scheduled_package, self.scheduled_cycle_months, self.scheduled_quantity)
+
+
+class TrialUse(Base):
+    """A trial taken, kept apart from subscriptions so an upgrade cannot reset it."""
+
+    __tablename__ = "trial_uses"
+    __table_args__ = (UniqueConstraint("workspace_id", "package"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    package: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime]
+
+
+class Order(Base):
+    """A confirmed quote waiting for payment; paying it applies the change exactly once."""
+
+    __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_pending", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="SET NULL")
+    )
+    base_version: Mapped[int | None]
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    package: Mapped[str] = mapped_column(String(32))
+    cycle_months: Mapped[int]
+    new_quantity: Mapped[int]
+    quantity: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    price_per_account: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    proration: Mapped[int] = mapped_column(BigInteger)
+    credit: Mapped[int] = mapped_column(BigInteger)
+    balance_applied: Mapped[int] = mapped_column(BigInteger)
+    due_now: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    payment_method: Mapped[str | None] = mapped_column(String(32))
+    payment_link: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str | None] = mapped_column(String(32))
+    provider_reference: Mapped[str | None] = mapped_column(String(200))
+    chat_platform: Mapped[str | None] = mapped_column(String(32))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    placed_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    close_reason: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def terms(self) -> Terms:
+        return Terms(self.package, self.cycle_months, self.new_quantity)
+
+
+class Payment(Base):
+    """Money a provider reported; unique per provider reference so it counts once."""
+
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("provider", "provider_payment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_payment_id: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    outcome: Mapped[str] = mapped_column(String(16))
+    needs_support: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+
+
+class BalanceEntry(Base):
+    """One movement of a workspace's credit balance; the balance is their sum."""
+
+    __tablename__ = "balance_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(200))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id", ondelete="SET NULL"))
+    at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who changed what, when, from what to what, and the order or payment behind it."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_workspace", "workspace_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    order_id: Mapped[int | None] = mapped_column(Integer)
+    payment_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)

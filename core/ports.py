@@ -1,0 +1,71 @@
+"""Ports the core needs from the outside: payment gateway and notifier (clock: core.clock)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    """What a provider needs to collect one order's payment."""
+
+    order_reference: str
+    idempotency_key: str
+    workspace_id: int
+    workspace_name: str
+    package: str
+    package_name: str
+    cycle_months: int
+    quantity: int
+    currency: str
+    price_per_account: int
+    total: int
+    discount: int
+    due_now: int
+    payment_method: str | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """A payment link handed out for an order."""
+
+    provider: str
+    link: str
+    provider_reference: str
+    expires_at: datetime
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    async def create_checkout(self, request: CheckoutRequest) -> Checkout: ...
+
+    async def cancel_checkout(self, provider_reference: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something a chat should be told, produced by a use case after its commit."""
+
+    kind: str
+    workspace_id: int
+    chat_platform: str | None
+    chat_id: str | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Notifier(Protocol):
+    async def notify(self, notice: Notice) -> None: ...
+
+
+class RecordingNotifier:
+    """Keeps notices in memory; the default until a chat platform delivers them."""
+
+    def __init__(self) -> None:
+        self.notices: list[Notice] = []
+
+    async def notify(self, notice: Notice) -> None:
+        self.notices.append(notice)

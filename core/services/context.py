@@ -1,0 +1,107 @@
+"""What every use case needs: the database, the catalog, a clock and the outside ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.access import Action, Actor, require
+from core.catalog import Catalog
+from core.clock import Clock
+from core.db import Database
+from core.errors import NotFound
+from core.model import AuditEntry, Member, Subscription, Workspace
+from core.ports import Notice, Notifier, PaymentGateway, RecordingNotifier
+
+
+@dataclass
+class Context:
+    db: Database
+    catalog: Catalog
+    clock: Clock
+    gateway: PaymentGateway | None = None
+    notifier: Notifier = field(default_factory=RecordingNotifier)
+
+    async def send(self, notices: list[Notice]) -> None:
+        for notice in notices:
+            await self.notifier.notify(notice)
+
+
+async def role_of(session: AsyncSession, workspace_id: int, actor: Actor) -> str | None:
+    return await session.scalar(
+        select(Member.role).where(
+            Member.workspace_id == workspace_id,
+            Member.platform == actor.platform,
+            Member.user_id == actor.user_id,
+        )
+    )
+
+
+async def authorize(session: AsyncSession, workspace_id: int, actor: Actor, action: Action) -> None:
+    """Refuse with a message naming who can, before anything changes."""
+    role = (
+        None
+        if actor.is_automatic or actor.is_support
+        else (await role_of(session, workspace_id, actor))
+    )
+    require(action, actor, role)
+
+
+async def get_workspace(
+    session: AsyncSession, workspace_id: int, *, lock: bool = False
+) -> Workspace:
+    stmt = select(Workspace).where(Workspace.id == workspace_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    workspace = await session.scalar(stmt)
+    if workspace is None:
+        raise NotFound(f"There is no workspace {workspace_id}.")
+    return workspace
+
+
+async def get_subscription(
+    session: AsyncSession, workspace_id: int, subscription_id: int, *, lock: bool = False
+) -> Subscription:
+    stmt = select(Subscription).where(
+        Subscription.id == subscription_id, Subscription.workspace_id == workspace_id
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    sub = await session.scalar(stmt)
+    if sub is None:
+        raise NotFound("That subscription does not exist in this workspace.")
+    return sub
+
+
+def audit(
+    session: AsyncSession,
+    *,
+    at: datetime,
+    workspace_id: int,
+    actor: Actor,
+    action: str,
+    subscription_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    order_id: int | None = None,
+    payment_id: int | None = None,
+    reason: str | None = None,
+) -> None:
+    session.add(
+        AuditEntry(
+            at=at,
+            workspace_id=workspace_id,
+            subscription_id=subscription_id,
+            actor=actor.label,
+            action=action,
+            before=before,
+            after=after,
+            order_id=order_id,
+            payment_id=payment_id,
+            reason=reason,
+        )
+    )

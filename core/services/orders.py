@@ -1,0 +1,304 @@
+"""Quotes, orders and scheduled downgrades (P4–P7, P9)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import lifecycle
+from core.access import Action, Actor
+from core.errors import Conflict, InvalidRequest, PaymentProviderError
+from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
+from core.ports import CheckoutRequest
+from core.pricing import Quote, QuoteKind, Terms, check_terms, quote
+from core.services.context import Context, audit, authorize, get_subscription, get_workspace
+from core.services.fulfilment import fulfil, subscription_for_package
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    reference: str
+    status: str
+    quote: Quote
+    payment_link: str | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """Where an order was started, so the result can be told there."""
+
+    platform: str
+    chat_id: str
+
+
+def new_reference() -> str:
+    return "ord_" + secrets.token_hex(8)
+
+
+async def _base(
+    session: AsyncSession,
+    ctx: Context,
+    workspace_id: int,
+    subscription_id: int | None,
+    requested: Terms,
+    at: datetime,
+) -> tuple[Quote, Subscription | None]:
+    check_terms(ctx.catalog, requested)
+    workspace = await get_workspace(session, workspace_id)
+    target = await subscription_for_package(session, workspace_id, requested.package)
+    base = target
+    if subscription_id is not None:
+        base = await get_subscription(session, workspace_id, subscription_id)
+    current = None if base is None else lifecycle.running_period(base, at)
+    if base is not None and base.state == SubscriptionState.ACTIVE.value and current is None:
+        raise Conflict("This subscription's renewal is overdue: pay it before changing it.")
+    if current is None:
+        base = target
+    elif (
+        base is not None
+        and target is not None
+        and target.id != base.id
+        and target.state == SubscriptionState.ACTIVE.value
+    ):
+        raise Conflict(
+            f"This workspace already holds {requested.package}: add accounts there instead.",
+            package=requested.package,
+        )
+    return quote(ctx.catalog, requested, current, at, workspace.credit_balance), base
+
+
+async def get_quote(
+    ctx: Context,
+    actor: Actor,
+    workspace_id: int,
+    requested: Terms,
+    subscription_id: int | None = None,
+) -> Quote:
+    """What `requested` would cost now; binding for the catalog's quote validity once ordered."""
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
+        q, _ = await _base(session, ctx, workspace_id, subscription_id, requested, ctx.clock.now())
+        return q
+
+
+async def _cancel_older(
+    session: AsyncSession, workspace_id: int, base: Subscription | None, package: str, at: datetime
+) -> list[str]:
+    """P9: a newer order for the same subscription cancels the older pending one."""
+    stmt = select(Order).where(
+        Order.workspace_id == workspace_id,
+        Order.status == OrderStatus.PENDING.value,
+        Order.kind != OrderKind.RENEWAL.value,
+    )
+    if base is not None:
+        stmt = stmt.where(Order.subscription_id == base.id)
+    else:
+        stmt = stmt.where(Order.subscription_id.is_(None), Order.package == package)
+    cancelled = []
+    for older in await session.scalars(stmt.with_for_update()):
+        older.status = OrderStatus.CANCELLED.value
+        older.closed_at = at
+        older.close_reason = "replaced by a newer order"
+        if older.provider_reference:
+            cancelled.append(older.provider_reference)
+    return cancelled
+
+
+def _order_from(
+    q: Quote,
+    workspace_id: int,
+    base: Subscription | None,
+    actor: Actor,
+    key: str,
+    chat: Chat | None,
+    method: str | None,
+) -> Order:
+    return Order(
+        reference=new_reference(),
+        idempotency_key=key,
+        workspace_id=workspace_id,
+        subscription_id=None if base is None else base.id,
+        base_version=None if base is None else base.terms_version,
+        kind=q.kind.value,
+        status=OrderStatus.PENDING.value,
+        package=q.terms.package,
+        cycle_months=q.terms.cycle_months,
+        new_quantity=q.terms.quantity,
+        quantity=q.quantity,
+        currency=q.currency,
+        price_per_account=q.price_per_account,
+        total=q.total,
+        proration=q.proration,
+        credit=q.credit,
+        balance_applied=q.balance_applied,
+        due_now=q.due_now,
+        balance_after=q.balance_after,
+        period_start=q.period_start,
+        period_end=q.period_end,
+        payment_method=method,
+        chat_platform=None if chat is None else chat.platform,
+        chat_id=None if chat is None else chat.chat_id,
+        placed_by=actor.label,
+        created_at=q.quoted_at,
+        expires_at=q.valid_until,
+    )
+
+
+def order_quote(order: Order) -> Quote:
+    """The quote an order was placed on, as stored (amounts are binding)."""
+    return Quote(
+        kind=QuoteKind(order.kind),
+        currency=order.currency,
+        terms=order.terms,
+        price_per_account=order.price_per_account,
+        quantity=order.quantity,
+        total=order.total,
+        proration=order.proration,
+        credit=order.credit,
+        balance_applied=order.balance_applied,
+        due_now=order.due_now,
+        balance_after=order.balance_after,
+        period_start=order.period_start,
+        period_end=order.period_end,
+        quoted_at=order.created_at,
+        valid_until=order.expires_at,
+    )
+
+
+def _placed(order: Order, q: Quote) -> PlacedOrder:
+    return PlacedOrder(order.reference, order.status, q, order.payment_link, order.expires_at)
+
+
+def checkout_request(ctx: Context, order: Order, workspace_name: str) -> CheckoutRequest:
+    return CheckoutRequest(
+        order_reference=order.reference,
+        idempotency_key=order.idempotency_key,
+        workspace_id=order.workspace_id,
+        workspace_name=workspace_name,
+        package=order.package,
+        package_name=ctx.catalog.package(order.package).name,
+        cycle_months=order.cycle_months,
+        quantity=order.quantity,
+        currency=order.currency,
+        price_per_account=order.price_per_account,
+        total=order.total,
+        discount=order.proration + order.credit + order.balance_applied,
+        due_now=order.due_now,
+        payment_method=order.payment_method,
+        expires_at=order.expires_at,
+    )
+
+
+async def place_order(
+    ctx: Context,
+    actor: Actor,
+    workspace_id: int,
+    requested: Terms,
+    *,
+    subscription_id: int | None = None,
+    payment_method: str | None = None,
+    chat: Chat | None = None,
+    idempotency_key: str | None = None,
+) -> PlacedOrder:
+    """Confirm a quote as an order and hand out its payment link (or apply it if nothing is due)."""
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.BUY)
+        if idempotency_key is not None:
+            existing = await session.scalar(
+                select(Order).where(Order.idempotency_key == idempotency_key)
+            )
+            if existing is not None:
+                return _placed(existing, order_quote(existing))
+        q, base = await _base(session, ctx, workspace_id, subscription_id, requested, now)
+        if q.kind is QuoteKind.NO_CHANGE:
+            raise InvalidRequest("That is what this subscription already holds: nothing to buy.")
+        if q.kind is QuoteKind.DOWNGRADE:
+            raise InvalidRequest("A downgrade is scheduled for the next renewal, not paid now.")
+        workspace = await get_workspace(session, workspace_id, lock=True)
+        replaced = await _cancel_older(session, workspace_id, base, requested.package, now)
+        order = _order_from(
+            q, workspace_id, base, actor, idempotency_key or new_reference(), chat, payment_method
+        )
+        session.add(order)
+        await session.flush()
+        if order.due_now == 0:
+            order.provider = "balance"
+            await fulfil(session, order, workspace, now, actor)
+        request = checkout_request(ctx, order, workspace.name)
+    for reference in replaced:
+        if ctx.gateway is not None:
+            await ctx.gateway.cancel_checkout(reference)
+    if order.status == OrderStatus.PENDING.value:
+        await attach_checkout(ctx, order, request)
+    return _placed(order, q)
+
+
+async def attach_checkout(ctx: Context, order: Order, request: CheckoutRequest) -> None:
+    if ctx.gateway is None:
+        raise PaymentProviderError("No payment provider is configured.")
+    checkout = await ctx.gateway.create_checkout(request)
+    async with ctx.db.unit_of_work() as session:
+        stored = await session.get(Order, order.id)
+        assert stored is not None
+        stored.provider = checkout.provider
+        stored.provider_reference = checkout.provider_reference
+        stored.payment_link = checkout.link
+        stored.expires_at = max(stored.expires_at, checkout.expires_at)
+    order.provider, order.payment_link = checkout.provider, checkout.link
+    order.provider_reference, order.expires_at = checkout.provider_reference, stored.expires_at
+
+
+async def schedule_downgrade(
+    ctx: Context, actor: Actor, workspace_id: int, subscription_id: int, requested: Terms
+) -> Quote:
+    """P6: nothing is charged now; the new terms start at the next renewal."""
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.BUY)
+        q, base = await _base(session, ctx, workspace_id, subscription_id, requested, now)
+        if q.kind is not QuoteKind.DOWNGRADE or base is None:
+            raise InvalidRequest("Only a downgrade of a running subscription can be scheduled.")
+        before = lifecycle.snapshot(base)
+        base.scheduled_package = requested.package
+        base.scheduled_quantity = requested.quantity
+        base.scheduled_cycle_months = requested.cycle_months
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace_id,
+            subscription_id=base.id,
+            actor=actor,
+            action="subscription.schedule_downgrade",
+            before=before,
+            after=lifecycle.snapshot(base),
+        )
+        return q
+
+
+async def withdraw_scheduled_change(
+    ctx: Context, actor: Actor, workspace_id: int, subscription_id: int
+) -> None:
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.BUY)
+        sub = await get_subscription(session, workspace_id, subscription_id, lock=True)
+        if sub.scheduled_package is None:
+            raise InvalidRequest("There is no scheduled change to withdraw.")
+        before = lifecycle.snapshot(sub)
+        sub.scheduled_package = sub.scheduled_quantity = sub.scheduled_cycle_months = None
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace_id,
+            subscription_id=sub.id,
+            actor=actor,
+            action="subscription.withdraw_downgrade",
+            before=before,
+            after=lifecycle.snapshot(sub),
+        )

@@ -1,0 +1,167 @@
+"""Payments reported by a provider: applied exactly once, checked, or credited and flagged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.access import Actor
+from core.errors import NotFound
+from core.model import Order, OrderKind, OrderStatus, Payment, PaymentOutcome, Workspace
+from core.ports import Notice
+from core.services.context import Context, audit, get_workspace
+from core.services.fulfilment import fulfil, move_balance, stale_reason
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    outcome: str
+    order_reference: str
+    duplicate: bool
+    note: str | None = None
+
+
+async def _order_by_reference(session: AsyncSession, reference: str) -> Order:
+    order = await session.scalar(
+        select(Order).where(Order.reference == reference).with_for_update()
+    )
+    if order is None:
+        raise NotFound(f"There is no order {reference!r}.")
+    return order
+
+
+def _notice(kind: str, order: Order, **data: object) -> Notice:
+    return Notice(
+        kind,
+        order.workspace_id,
+        order.chat_platform,
+        order.chat_id,
+        {"order": order.reference, "package": order.package, **data},
+    )
+
+
+async def apply_payment(
+    ctx: Context,
+    *,
+    provider: str,
+    provider_payment_id: str,
+    order_reference: str,
+    amount: int,
+    currency: str,
+    paid_at: datetime | None = None,
+) -> PaymentResult:
+    """Apply a confirmed payment once; a repeat of the same provider payment changes nothing."""
+    paid_at = paid_at or ctx.clock.now()
+    actor = Actor.provider(provider)
+    async with ctx.db.unit_of_work() as session:
+        order = await _order_by_reference(session, order_reference)
+        seen = await session.scalar(
+            select(Payment).where(
+                Payment.provider == provider, Payment.provider_payment_id == provider_payment_id
+            )
+        )
+        if seen is not None:
+            return PaymentResult(seen.outcome, order.reference, True, seen.note)
+        workspace = await get_workspace(session, order.workspace_id, lock=True)
+        payment = Payment(
+            order_id=order.id,
+            workspace_id=workspace.id,
+            provider=provider,
+            provider_payment_id=provider_payment_id,
+            amount=amount,
+            currency=currency.upper(),
+            outcome=PaymentOutcome.APPLIED.value,
+            needs_support=False,
+            received_at=paid_at,
+        )
+        session.add(payment)
+        note = None
+        if payment.currency != order.currency or amount != order.due_now:
+            note = (
+                f"paid {amount} {payment.currency}, the order asks {order.due_now} {order.currency}"
+            )
+            payment.outcome, payment.needs_support = PaymentOutcome.MISMATCH.value, True
+        elif (reason := await stale_reason(session, order, workspace, paid_at)) is not None:
+            note = f"not applied: {reason}; the amount went to the credit balance"
+            payment.outcome, payment.needs_support = PaymentOutcome.CREDITED.value, True
+        payment.note = note
+        await session.flush()
+        notices = await _settle(session, order, workspace, payment, paid_at, actor)
+    await ctx.send(notices)
+    return PaymentResult(payment.outcome, order.reference, False, note)
+
+
+async def _settle(
+    session: AsyncSession,
+    order: Order,
+    workspace: Workspace,
+    payment: Payment,
+    at: datetime,
+    actor: Actor,
+) -> list[Notice]:
+    if payment.outcome == PaymentOutcome.APPLIED.value:
+        order.provider = order.provider or payment.provider
+        sub = await fulfil(session, order, workspace, at, actor, payment.id)
+        return [_notice("payment.succeeded", order, subscription_id=sub.id)]
+    if payment.outcome == PaymentOutcome.CREDITED.value:
+        if order.status == OrderStatus.PENDING.value:
+            order.status, order.closed_at = OrderStatus.CANCELLED.value, at
+            order.close_reason = "paid after its base changed"
+        move_balance(
+            session,
+            workspace,
+            payment.amount,
+            "payment that could not be applied",
+            at,
+            order_id=order.id,
+            payment_id=payment.id,
+        )
+    audit(
+        session,
+        at=at,
+        workspace_id=workspace.id,
+        subscription_id=order.subscription_id,
+        actor=actor,
+        action=f"payment.{payment.outcome}",
+        order_id=order.id,
+        payment_id=payment.id,
+        reason=payment.note,
+    )
+    return [_notice("payment.needs_support", order, outcome=payment.outcome, note=payment.note)]
+
+
+async def record_payment_failure(
+    ctx: Context,
+    *,
+    provider: str,
+    order_reference: str,
+    reason: str = "payment failed",
+) -> bool:
+    """A provider said the payment failed: the order fails (renewals keep their grace)."""
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        order = await _order_by_reference(session, order_reference)
+        if order.status != OrderStatus.PENDING.value:
+            return False
+        if order.kind != OrderKind.RENEWAL.value:
+            order.status, order.closed_at, order.close_reason = (
+                OrderStatus.FAILED.value,
+                now,
+                reason,
+            )
+        audit(
+            session,
+            at=now,
+            workspace_id=order.workspace_id,
+            subscription_id=order.subscription_id,
+            actor=Actor.provider(provider),
+            action="payment.failed",
+            order_id=order.id,
+            reason=reason,
+        )
+        notice = _notice("payment.failed", order, reason=reason)
+    await ctx.send([notice])
+    return True

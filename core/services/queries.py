@@ -1,0 +1,118 @@
+"""Read-only use cases: the package list and the subscription details."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from core.access import Action, Actor, allowed
+from core.catalog import Package
+from core.lifecycle import Note, Status, next_payment_at, notes, status
+from core.model import Subscription
+from core.money import Money
+from core.pricing import price_per_account
+from core.services.context import Context, authorize, get_workspace, role_of
+
+
+@dataclass(frozen=True, slots=True)
+class PackageLine:
+    package: Package
+    accounts: int | None
+    status: Status | None
+
+    @property
+    def is_current(self) -> bool:
+        return self.status in (Status.ACTIVE, Status.TRY)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    id: int
+    package: Package
+    quantity: int
+    cycle_months: int
+    price_per_account: Money
+    total: Money
+    status: Status
+    notes: tuple[Note, ...]
+    next_payment_at: datetime | None
+    registered_at: datetime
+    period_start: datetime | None
+    period_end: datetime | None
+    trial_ends_at: datetime | None
+    cancel_at_period_end: bool
+    has_scheduled_change: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Details:
+    workspace_id: int
+    workspace_name: str
+    credit_balance: Money
+    subscriptions: tuple[SubscriptionView, ...]
+
+
+async def list_packages(ctx: Context, actor: Actor, workspace_id: int | None) -> list[PackageLine]:
+    """The catalog with this workspace's accounts per package, in one query (none for outsiders)."""
+    held: dict[str, Subscription] = {}
+    visible = False
+    if workspace_id is not None:
+        async with ctx.db.unit_of_work() as session:
+            role = await role_of(session, workspace_id, actor)
+            visible = allowed(Action.VIEW_DETAILS, actor, role)
+            if visible:
+                result = await session.scalars(
+                    select(Subscription).where(Subscription.workspace_id == workspace_id)
+                )
+                held = {sub.package: sub for sub in result}
+    lines = []
+    for package in ctx.catalog.packages:
+        sub = held.get(package.code)
+        shown = None if sub is None else status(sub)
+        accounts = None
+        if visible:
+            accounts = sub.quantity if sub is not None and shown is not Status.INACTIVE else 0
+        lines.append(PackageLine(package, accounts, shown))
+    return lines
+
+
+def view(ctx: Context, sub: Subscription) -> SubscriptionView:
+    price = price_per_account(ctx.catalog, sub.package, sub.cycle_months)
+    return SubscriptionView(
+        id=sub.id,
+        package=ctx.catalog.package(sub.package),
+        quantity=sub.quantity,
+        cycle_months=sub.cycle_months,
+        price_per_account=price,
+        total=price * sub.quantity,
+        status=status(sub),
+        notes=tuple(notes(sub)),
+        next_payment_at=next_payment_at(sub),
+        registered_at=sub.registered_at,
+        period_start=sub.period_start,
+        period_end=sub.period_end,
+        trial_ends_at=sub.trial_ends_at,
+        cancel_at_period_end=sub.cancel_at_period_end,
+        has_scheduled_change=sub.scheduled_package is not None,
+    )
+
+
+async def subscription_details(ctx: Context, actor: Actor, workspace_id: int) -> Details:
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
+        workspace = await get_workspace(session, workspace_id)
+        subs = await session.scalars(
+            select(Subscription).where(Subscription.workspace_id == workspace_id)
+        )
+        rank = {p.code: p.rank for p in ctx.catalog.packages}
+        views = sorted(
+            (view(ctx, s) for s in subs if s.package in rank), key=lambda v: rank[v.package.code]
+        )
+        return Details(
+            workspace.id,
+            workspace.name,
+            Money(workspace.credit_balance, workspace.currency),
+            tuple(views),
+        )

@@ -1,0 +1,150 @@
+"""Trials, unsubscribe and resume."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import lifecycle
+from core.access import Action, Actor
+from core.errors import Conflict, InvalidRequest
+from core.model import (
+    InactiveReason,
+    Order,
+    OrderStatus,
+    Subscription,
+    SubscriptionState,
+    TrialUse,
+)
+from core.pricing import Terms, check_terms
+from core.services.context import Context, audit, authorize, get_subscription
+from core.services.fulfilment import subscription_for_package
+
+
+async def start_trial(
+    ctx: Context, actor: Actor, workspace_id: int, package: str, quantity: int | None = None
+) -> int:
+    """A Try on a package: once per package per workspace, up to the trial's account limit."""
+    now = ctx.clock.now()
+    check_terms(ctx.catalog, Terms(package, ctx.catalog.cycles[0].months, 1))
+    trial = ctx.catalog.package(package).trial
+    quantity = trial.max_accounts if quantity is None else quantity
+    if not 1 <= quantity <= trial.max_accounts:
+        raise InvalidRequest(f"A trial has from 1 to {trial.max_accounts} accounts.")
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.START_TRIAL)
+        used = await session.scalar(
+            select(TrialUse.id).where(
+                TrialUse.workspace_id == workspace_id, TrialUse.package == package
+            )
+        )
+        if used is not None:
+            raise Conflict(f"This workspace has already tried {package}; a trial is once only.")
+        sub = await subscription_for_package(session, workspace_id, package, lock=True)
+        if sub is not None and sub.state != SubscriptionState.INACTIVE.value:
+            raise Conflict(f"This workspace already holds {package}.")
+        if sub is None:
+            sub = lifecycle.new_subscription(
+                workspace_id, Terms(package, ctx.catalog.cycles[0].months, quantity), now
+            )
+            session.add(sub)
+        before = lifecycle.snapshot(sub)
+        lifecycle.start_trial(sub, quantity, now, trial.days)
+        session.add(TrialUse(workspace_id=workspace_id, package=package, started_at=now))
+        await session.flush()
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace_id,
+            subscription_id=sub.id,
+            actor=actor,
+            action="subscription.start_trial",
+            before=before,
+            after=lifecycle.snapshot(sub),
+        )
+        return sub.id
+
+
+def _require_reason(actor: Actor, reason: str | None) -> None:
+    if actor.is_support and not (reason and reason.strip()):
+        raise InvalidRequest("Support staff must give a reason.")
+
+
+async def cancel_open_orders(
+    session: AsyncSession, subscription_id: int, at: datetime, why: str
+) -> None:
+    await session.execute(
+        update(Order)
+        .where(Order.subscription_id == subscription_id, Order.status == OrderStatus.PENDING.value)
+        .values(status=OrderStatus.CANCELLED.value, closed_at=at, close_reason=why)
+    )
+
+
+async def unsubscribe(
+    ctx: Context,
+    actor: Actor,
+    workspace_id: int,
+    subscription_id: int,
+    reason: str | None = None,
+) -> Subscription:
+    """Cancel at period end; a trial or an overdue renewal ends now."""
+    _require_reason(actor, reason)
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.UNSUBSCRIBE)
+        sub = await get_subscription(session, workspace_id, subscription_id, lock=True)
+        before = lifecycle.snapshot(sub)
+        if sub.state == SubscriptionState.INACTIVE.value:
+            raise Conflict("This subscription is not active.")
+        if sub.cancel_at_period_end:
+            raise Conflict("This subscription is already set to end.")
+        if lifecycle.running_period(sub, now) is not None:
+            sub.cancel_at_period_end = True
+        else:
+            lifecycle.deactivate(sub, InactiveReason.CANCELLED)
+            await cancel_open_orders(session, sub.id, now, "unsubscribed")
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace_id,
+            subscription_id=sub.id,
+            actor=actor,
+            action="subscription.unsubscribe",
+            before=before,
+            after=lifecycle.snapshot(sub),
+            reason=reason,
+        )
+        return sub
+
+
+async def resume(
+    ctx: Context,
+    actor: Actor,
+    workspace_id: int,
+    subscription_id: int,
+    reason: str | None = None,
+) -> Subscription:
+    """Take an unsubscribe back while the period still runs."""
+    _require_reason(actor, reason)
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.UNSUBSCRIBE)
+        sub = await get_subscription(session, workspace_id, subscription_id, lock=True)
+        if not sub.cancel_at_period_end or lifecycle.running_period(sub, now) is None:
+            raise Conflict("Only a subscription set to end at its period end can be resumed.")
+        before = lifecycle.snapshot(sub)
+        sub.cancel_at_period_end = False
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace_id,
+            subscription_id=sub.id,
+            actor=actor,
+            action="subscription.resume",
+            before=before,
+            after=lifecycle.snapshot(sub),
+            reason=reason,
+        )
+        return sub

@@ -1,0 +1,107 @@
+"""Workspaces and their members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from core.access import Actor
+from core.errors import InvalidRequest, NotAllowed
+from core.model import Member, Role, Workspace
+from core.services.context import Context, audit, get_workspace, role_of
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    workspace_id: int
+    workspace_name: str
+    role: str
+
+
+async def create_workspace(
+    ctx: Context, owner: Actor, name: str, *, locale: str | None = None, timezone: str = "UTC"
+) -> int:
+    """A new workspace whose creator becomes its owner and billing admin."""
+    name = name.strip()
+    if not 1 <= len(name) <= 200:
+        raise InvalidRequest("A workspace name needs 1 to 200 characters.")
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        workspace = Workspace(
+            name=name,
+            locale=locale,
+            timezone=timezone,
+            currency=ctx.catalog.currency,
+            credit_balance=0,
+            created_at=now,
+        )
+        session.add(workspace)
+        await session.flush()
+        session.add(
+            Member(
+                workspace_id=workspace.id,
+                platform=owner.platform,
+                user_id=owner.user_id,
+                role=Role.OWNER.value,
+                created_at=now,
+            )
+        )
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace.id,
+            actor=owner,
+            action="workspace.create",
+            after={"name": name, "owner": owner.label},
+        )
+        return workspace.id
+
+
+async def add_member(ctx: Context, by: Actor, workspace_id: int, member: Actor, role: Role) -> None:
+    """Owners (or trusted system paths such as an accepted invite) add members and admins."""
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        await get_workspace(session, workspace_id)
+        if not by.is_automatic and await role_of(session, workspace_id, by) != Role.OWNER.value:
+            raise NotAllowed("Only the workspace owner can add members.")
+        existing = await session.scalar(
+            select(Member).where(
+                Member.workspace_id == workspace_id,
+                Member.platform == member.platform,
+                Member.user_id == member.user_id,
+            )
+        )
+        before = None if existing is None else {"role": existing.role}
+        if existing is None:
+            session.add(
+                Member(
+                    workspace_id=workspace_id,
+                    platform=member.platform,
+                    user_id=member.user_id,
+                    role=role.value,
+                    created_at=now,
+                )
+            )
+        else:
+            existing.role = role.value
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace_id,
+            actor=by,
+            action="member.set_role",
+            before=before,
+            after={"member": member.label, "role": role.value},
+        )
+
+
+async def memberships(ctx: Context, actor: Actor) -> list[Membership]:
+    async with ctx.db.unit_of_work() as session:
+        rows = await session.execute(
+            select(Workspace.id, Workspace.name, Member.role)
+            .join(Member, Member.workspace_id == Workspace.id)
+            .where(Member.platform == actor.platform, Member.user_id == actor.user_id)
+            .order_by(Workspace.id)
+        )
+        return [Membership(wid, wname, role) for wid, wname, role in rows]
