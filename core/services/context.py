@@ -32,13 +32,14 @@ class Context:
 
 
 async def role_of(session: AsyncSession, workspace_id: int, actor: Actor) -> str | None:
-    return await session.scalar(
+    role: str | None = await session.scalar(
         select(Member.role).where(
             Member.workspace_id == workspace_id,
             Member.platform == actor.platform,
             Member.user_id == actor.user_id,
         )
     )
+    return role
 
 
 async def authorize(session: AsyncSession, workspace_id: int, actor: Actor, action: Action) -> None:

@@ -30,7 +30,8 @@ async def subscription_for_package(
     )
     if lock:
         stmt = stmt.with_for_update()
-    return await session.scalar(stmt)
+    found: Subscription | None = await session.scalar(stmt)
+    return found
 
 
 async def stale_reason(

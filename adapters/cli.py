@@ -1,0 +1,185 @@
+"""The `planbot` command line: quote, tick, db upgrade, run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import NoReturn
+
+from adapters.runner import run
+from adapters.settings import SettingsError, load_settings
+from adapters.wiring import build_context
+from core.catalog import Catalog, CatalogError, load_catalog
+from core.clock import TimeFormatError, format_iso, parse_iso
+from core.db import DatabaseUrlError
+from core.errors import DomainError
+from core.migrate import upgrade
+from core.pricing import Quote, RunningPeriod, Terms, check_terms, quote
+from core.services.sweep import sweep
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input on the command line: one clear line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message}")
+
+
+def _iso(text: str) -> datetime:
+    try:
+        return parse_iso(text)
+    except TimeFormatError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text, 10)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="planbot", description="planbot, the conversational billing assistant")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    q = commands.add_parser("quote", help="price a purchase or a change (P1-P7)")
+    q.add_argument("--package", required=True)
+    q.add_argument("--cycle", type=_whole, required=True, help="billing cycle in months")
+    q.add_argument("--quantity", type=_whole, required=True, help="accounts wanted in all")
+    q.add_argument("--current-package")
+    q.add_argument("--current-quantity", type=_whole)
+    q.add_argument("--current-cycle", type=_whole)
+    q.add_argument("--current-start", type=_iso, help="start of the running paid period")
+    q.add_argument("--balance", type=_whole, default=0, help="credit balance in minor units")
+    q.add_argument("--at", type=_iso, help="quote time (default: now)")
+    q.add_argument("--catalog", help="catalog TOML (default: PLANBOT_CATALOG or the built-in)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+
+    tick = commands.add_parser("tick", help="run the time-driven sweep once")
+    tick.add_argument("--at", type=_iso, help="sweep as of this time (default: now)")
+
+    db = commands.add_parser("db", help="database commands")
+    db_commands = db.add_subparsers(dest="db_command", required=True, parser_class=_Parser)
+    db_commands.add_parser("upgrade", help="apply the migrations")
+
+    commands.add_parser("run", help="start planbot as configured")
+    return parser
+
+
+def quote_json(q: Quote) -> dict[str, object]:
+    return {
+        "kind": q.kind.value,
+        "currency": q.currency,
+        "price_per_account": q.price_per_account,
+        "quantity": q.quantity,
+        "total": q.total,
+        "proration": q.proration,
+        "credit": q.credit,
+        "balance_applied": q.balance_applied,
+        "due_now": q.due_now,
+        "balance_after": q.balance_after,
+        "period_start": format_iso(q.period_start),
+        "period_end": format_iso(q.period_end),
+    }
+
+
+def _current(args: argparse.Namespace, catalog: Catalog) -> RunningPeriod | None:
+    given = [args.current_package, args.current_quantity, args.current_cycle, args.current_start]
+    if all(v is None for v in given):
+        return None
+    if any(v is None for v in given):
+        raise UsageError(
+            "planbot quote: error: --current-package, --current-quantity, --current-cycle and "
+            "--current-start go together"
+        )
+    terms = Terms(args.current_package, args.current_cycle, args.current_quantity)
+    try:
+        check_terms(catalog, terms)
+    except DomainError as exc:
+        raise UsageError(f"planbot quote: error: current terms: {exc}") from exc
+    return RunningPeriod.starting(terms, args.current_start)
+
+
+def _catalog(path: str | None) -> Catalog:
+    return load_catalog(path or load_settings().PLANBOT_CATALOG)
+
+
+def cmd_quote(args: argparse.Namespace) -> int:
+    catalog = _catalog(args.catalog)
+    at = args.at or load_settings().clock().now()
+    if args.balance < 0:
+        raise UsageError("planbot quote: error: --balance cannot be negative")
+    result = quote(
+        catalog,
+        Terms(args.package, args.cycle, args.quantity),
+        _current(args, catalog),
+        at,
+        args.balance,
+    )
+    data = quote_json(result)
+    if args.json:
+        print(json.dumps(data))
+    else:
+        width = max(len(k) for k in data)
+        for key, value in data.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_db_upgrade(_: argparse.Namespace) -> int:
+
+    upgrade(load_settings().DATABASE_URL)
+    print("database is up to date")
+    return 0
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    from adapters.settings import load_settings
+
+    settings = load_settings()
+    upgrade(settings.DATABASE_URL)
+
+    async def go() -> dict[str, int]:
+        ctx = build_context(settings)
+        try:
+            report = await sweep(ctx, args.at)
+        finally:
+            await ctx.db.dispose()
+        return dict(report.counts)
+
+    counts = asyncio.run(go())
+    summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing was due"
+    print(f"sweep done: {summary}")
+    return 0
+
+
+def cmd_run(_: argparse.Namespace) -> int:
+    return run()
+
+
+HANDLERS = {"quote": cmd_quote, "tick": cmd_tick, "db": cmd_db_upgrade, "run": cmd_run}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return HANDLERS[args.command](args)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except (DomainError, CatalogError, SettingsError, DatabaseUrlError) as exc:
+        print(f"planbot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

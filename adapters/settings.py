@@ -1,0 +1,66 @@
+"""Settings from the environment and `.env` (pydantic-settings); names are DESIGN section 8's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.clock import Clock, FixedClock, SystemClock, parse_iso
+from core.db import DEFAULT_DATABASE_URL
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    DATABASE_URL: str = DEFAULT_DATABASE_URL
+    TELEGRAM_BOT_TOKEN: str | None = None
+    TELEGRAM_WEBHOOK_SECRET: str | None = None
+    TELEGRAM_API_BASE_URL: str = "https://api.telegram.org"
+    SLACK_BOT_TOKEN: str | None = None
+    SLACK_SIGNING_SECRET: str | None = None
+    SLACK_APP_TOKEN: str | None = None
+    SLACK_CLIENT_ID: str | None = None
+    SLACK_CLIENT_SECRET: str | None = None
+    SLACK_API_URL: str = "https://slack.com/api/"
+    STRIPE_SECRET_KEY: str | None = None
+    STRIPE_WEBHOOK_SECRET: str | None = None
+    STRIPE_API_BASE: str = "https://api.stripe.com"
+    PLANBOT_PUBLIC_URL: str = "http://127.0.0.1:8000"
+    PLANBOT_CATALOG: str | None = None
+    PLANBOT_SUPPORT_STAFF: str = ""
+    PLANBOT_HOST: str = "127.0.0.1"
+    PLANBOT_PORT: int = Field(default=8000, ge=1, le=65535)
+    PLANBOT_CLOCK: datetime | None = None
+
+    @field_validator("PLANBOT_CLOCK", mode="before")
+    @classmethod
+    def _iso_clock(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            return parse_iso(value)
+        return value
+
+    @property
+    def support_staff(self) -> frozenset[str]:
+        """Support staff as "platform:user_id" entries (comma separated in the setting)."""
+        return frozenset(s.strip() for s in self.PLANBOT_SUPPORT_STAFF.split(",") if s.strip())
+
+    def clock(self) -> Clock:
+        return SystemClock() if self.PLANBOT_CLOCK is None else FixedClock(self.PLANBOT_CLOCK)
+
+
+def load_settings() -> Settings:
+    """Read settings, turning validation errors into one line that names the setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]) or "settings"
+        raise SettingsError(f"setting {name}: {first['msg']}") from exc
