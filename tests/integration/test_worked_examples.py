@@ -1,0 +1,94 @@
+"""DESIGN section 2's worked examples, end to end through the service layer."""
+
+from __future__ import annotations
+
+from core.access import Actor
+from core.clock import FixedClock
+from core.pricing import QuoteKind, Terms
+from core.services.context import Context
+from core.services.orders import get_quote, place_order
+from core.services.queries import subscription_details
+from tests.conftest import at
+from tests.integration.helpers import buy, pay, subscription
+
+
+async def test_example_1_new_purchase_starts_the_period_at_payment(
+    ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock
+) -> None:
+    placed = await place_order(ctx, owner, workspace_id, Terms("cc2", 12, 100))
+    assert (placed.quote.kind, placed.quote.price_per_account, placed.quote.total) == (
+        QuoteKind.NEW, 25_500, 2_550_000)
+    assert placed.payment_link is not None
+    clock.set(at("2026-01-15T10:00:00Z"))
+    result = await pay(ctx, placed)
+    assert result.outcome == "applied"
+    sub = await subscription(ctx, workspace_id, "cc2")
+    assert (sub.state, sub.quantity, sub.cycle_months) == ("active", 100, 12)
+    assert sub.period_start == at("2026-01-15T10:00:00Z")
+    assert sub.period_end == at("2027-01-15T10:00:00Z")
+
+
+async def test_example_2_adding_accounts_charges_only_the_time_left(
+    ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock
+) -> None:
+    await buy(ctx, owner, workspace_id, Terms("cc2", 12, 100))
+    clock.set(at("2026-07-15T10:00:00Z"))
+    placed = await place_order(ctx, owner, workspace_id, Terms("cc2", 12, 120))
+    assert placed.quote.kind is QuoteKind.ADD_ACCOUNTS
+    assert (placed.quote.quantity, placed.quote.total, placed.quote.due_now) == (
+        20, 510_000, 257_096)
+    await pay(ctx, placed)
+    sub = await subscription(ctx, workspace_id, "cc2")
+    assert sub.quantity == 120
+    assert sub.period_end == at("2027-01-15T10:00:00Z")
+
+
+async def test_example_3_change_to_a_higher_package_credits_the_current_terms(
+    ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock
+) -> None:
+    await buy(ctx, owner, workspace_id, Terms("cc2", 12, 100))
+    clock.set(at("2026-07-15T10:00:00Z"))
+    cc2 = await subscription(ctx, workspace_id, "cc2")
+    q = await get_quote(ctx, owner, workspace_id, Terms("cc3", 12, 100), subscription_id=cc2.id)
+    assert (q.kind, q.total, q.credit, q.due_now) == (
+        QuoteKind.CHANGE, 4_080_000, 1_285_479, 2_794_521)
+    await buy(ctx, owner, workspace_id, Terms("cc3", 12, 100), subscription_id=cc2.id)
+    cc3 = await subscription(ctx, workspace_id, "cc3")
+    assert cc3.id == cc2.id
+    assert cc3.period_start == at("2026-07-15T10:00:00Z")
+    assert cc3.period_end == at("2027-07-15T10:00:00Z")
+
+
+async def test_example_4_month_end_anchor_does_not_drift_across_renewals(
+    ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock
+) -> None:
+    from core.services.sweep import sweep
+
+    clock.set(at("2026-01-31T09:00:00Z"))
+    await buy(ctx, owner, workspace_id, Terms("cc1", 1, 5))
+    sub = await subscription(ctx, workspace_id, "cc1")
+    assert sub.period_end == at("2026-02-28T09:00:00Z")
+    clock.set(at("2026-02-28T09:00:00Z"))
+    report = await sweep(ctx)
+    assert report["renewal.due"] == 1
+    details = await subscription_details(ctx, owner, workspace_id)
+    assert details.subscriptions[0].notes[0].kind == "overdue"
+    renewal = ctx.gateway.checkouts  # type: ignore[union-attr]
+    assert len(renewal) == 2
+    sub = await subscription(ctx, workspace_id, "cc1")
+    async with ctx.db.unit_of_work() as session:
+        from sqlalchemy import select
+
+        from core.model import Order
+
+        pending = await session.scalar(select(Order).where(Order.kind == "renewal"))
+        assert pending is not None
+    from core.services.payments import apply_payment
+
+    await apply_payment(ctx, provider="fake", provider_payment_id="renew-1",
+                        order_reference=pending.reference, amount=pending.due_now,
+                        currency="USD")
+    sub = await subscription(ctx, workspace_id, "cc1")
+    assert sub.period_start == at("2026-02-28T09:00:00Z")
+    assert sub.period_end == at("2026-03-31T09:00:00Z")
+    assert sub.grace_until is None
