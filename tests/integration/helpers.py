@@ -52,3 +52,16 @@ async def order(ctx: Context, reference: str) -> Order:
         found = await session.scalar(select(Order).where(Order.reference == reference))
         assert found is not None
         return found
+
+
+async def pending_renewal(ctx: Context, subscription_id: int) -> Order:
+    async with ctx.db.unit_of_work() as session:
+        found = await session.scalar(
+            select(Order).where(
+                Order.subscription_id == subscription_id,
+                Order.kind == "renewal",
+                Order.status == "pending",
+            )
+        )
+        assert found is not None, "no pending renewal"
+        return found
