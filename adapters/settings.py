@@ -16,7 +16,9 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=True, env_ignore_empty=True
+    )
 
     DATABASE_URL: str = DEFAULT_DATABASE_URL
     TELEGRAM_BOT_TOKEN: str | None = None
