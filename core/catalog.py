@@ -117,9 +117,14 @@ class _CatalogSpec(_Strict):
     packages: Annotated[dict[str, _PackageSpec], Field(min_length=1)]
 
 
+_UNION_VARIANTS = {"str", "int", "function-before[_no_floats(), union[str,int]]"}
+
+
 def _key(location: tuple[int | str, ...]) -> str:
     parts: list[str] = []
     for item in location:
+        if item in _UNION_VARIANTS:
+            continue
         if isinstance(item, int):
             parts.append(f"[{item}]")
         else:
@@ -200,7 +205,11 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     try:
         text = file.read_text("utf-8")
     except OSError as exc:
-        raise CatalogError(f"catalog {file}: cannot be read: {exc.strerror}") from exc
+        raise CatalogError(f"catalog {file}: (file): cannot be read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise CatalogError(
+            f"catalog {file}: (encoding): not UTF-8 text (byte {exc.start})"
+        ) from exc
     return parse_catalog(text, str(file))
 
 

@@ -53,19 +53,29 @@ class Money:
     @classmethod
     def parse(cls, text: str | int, currency: str) -> Money:
         """Read a major-unit amount such as "25.00" exactly, refusing sub-minor precision."""
-        exponent = currency_exponent(currency)
+        if isinstance(text, bool) or not isinstance(text, str | int):
+            raise MoneyError(
+                f'{text!r} is not an amount: write it as text such as "25.00", not a float'
+            )
+        code = normalize_currency(currency)
+        exponent = currency_exponent(code)
         try:
             value = Decimal(str(text).strip().replace(",", ""))
         except InvalidOperation as exc:
             raise MoneyError(f"{text!r} is not an amount") from exc
         if not value.is_finite():
             raise MoneyError(f"{text!r} is not an amount")
-        scaled = value.scaleb(exponent)
-        if scaled != scaled.to_integral_value():
-            raise MoneyError(
-                f"{text!r} has more than {exponent} decimal places for {currency.upper()}"
-            )
-        return cls(int(scaled), currency.upper())
+        sign, digits, exp = value.as_tuple()
+        assert isinstance(exp, int)
+        coefficient = int("".join(map(str, digits)))
+        shift = exp + exponent
+        if shift >= 0:
+            minor = coefficient * 10**shift
+        else:
+            minor, rest = divmod(coefficient, 10**-shift)
+            if rest:
+                raise MoneyError(f"{text!r} has more than {exponent} decimal places for {code}")
+        return cls(-minor if sign else minor, code)
 
     def _check(self, other: Money) -> None:
         if other.currency != self.currency:
