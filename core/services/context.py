@@ -71,6 +71,8 @@ async def get_subscription(
         Subscription.id == subscription_id, Subscription.workspace_id == workspace_id
     )
     if lock:
+        # Lock order everywhere: workspace, then subscription, then orders.
+        await get_workspace(session, workspace_id, lock=True)
         stmt = stmt.with_for_update()
     sub = await session.scalar(stmt)
     if sub is None:

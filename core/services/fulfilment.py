@@ -19,7 +19,7 @@ from core.model import (
     Workspace,
 )
 from core.pricing import Terms
-from core.services.context import audit
+from core.services.context import audit, get_workspace
 
 
 async def subscription_for_package(
@@ -29,6 +29,7 @@ async def subscription_for_package(
         Subscription.workspace_id == workspace_id, Subscription.package == package
     )
     if lock:
+        await get_workspace(session, workspace_id, lock=True)
         stmt = stmt.with_for_update()
     found: Subscription | None = await session.scalar(stmt)
     return found

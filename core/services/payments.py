@@ -24,13 +24,19 @@ class PaymentResult:
     note: str | None = None
 
 
-async def _order_by_reference(session: AsyncSession, reference: str) -> Order:
+async def _lock_order(session: AsyncSession, reference: str) -> tuple[Workspace, Order]:
+    """Lock the order's workspace, then the order: the lock order every use case keeps."""
+    workspace_id = await session.scalar(
+        select(Order.workspace_id).where(Order.reference == reference)
+    )
+    if workspace_id is None:
+        raise NotFound(f"There is no order {reference!r}.")
+    workspace = await get_workspace(session, workspace_id, lock=True)
     order = await session.scalar(
         select(Order).where(Order.reference == reference).with_for_update()
     )
-    if order is None:
-        raise NotFound(f"There is no order {reference!r}.")
-    return order
+    assert order is not None
+    return workspace, order
 
 
 def _notice(kind: str, order: Order, **data: object) -> Notice:
@@ -57,7 +63,7 @@ async def apply_payment(
     paid_at = paid_at or ctx.clock.now()
     actor = Actor.provider(provider)
     async with ctx.db.unit_of_work() as session:
-        order = await _order_by_reference(session, order_reference)
+        workspace, order = await _lock_order(session, order_reference)
         seen = await session.scalar(
             select(Payment).where(
                 Payment.provider == provider, Payment.provider_payment_id == provider_payment_id
@@ -65,7 +71,6 @@ async def apply_payment(
         )
         if seen is not None:
             return PaymentResult(seen.outcome, order.reference, True, seen.note)
-        workspace = await get_workspace(session, order.workspace_id, lock=True)
         payment = Payment(
             order_id=order.id,
             workspace_id=workspace.id,
@@ -143,7 +148,7 @@ async def record_payment_failure(
     """A provider said the payment failed: the order fails (renewals keep their grace)."""
     now = ctx.clock.now()
     async with ctx.db.unit_of_work() as session:
-        order = await _order_by_reference(session, order_reference)
+        _, order = await _lock_order(session, order_reference)
         if order.status != OrderStatus.PENDING.value:
             return False
         if order.kind != OrderKind.RENEWAL.value:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import lifecycle
 from core.access import Actor
+from core.clock import format_iso
 from core.model import (
     InactiveReason,
     Order,
@@ -22,6 +23,7 @@ from core.model import (
     OrderStatus,
     Subscription,
     SubscriptionState,
+    Workspace,
 )
 from core.periods import add_months
 from core.ports import Notice
@@ -51,6 +53,7 @@ async def sweep(ctx: Context, at: datetime | None = None, batch_size: int = 500)
         async with ctx.db.unit_of_work() as session:
             stmt = (
                 select(Subscription)
+                .join(Workspace, Workspace.id == Subscription.workspace_id)
                 .where(
                     Subscription.due_at <= now,
                     Subscription.state != SubscriptionState.INACTIVE.value,
@@ -59,7 +62,9 @@ async def sweep(ctx: Context, at: datetime | None = None, batch_size: int = 500)
                 .limit(batch_size)
             )
             if ctx.db.is_postgres:
-                stmt = stmt.with_for_update(skip_locked=True)
+                # Claim each subscription with its workspace in one go: a use case locks the
+                # workspace first, so the sweep must never hold a subscription and wait for it.
+                stmt = stmt.with_for_update(skip_locked=True, of=[Subscription, Workspace])
             batch = list(await session.scalars(stmt))
             for sub in batch:
                 await _step(ctx, session, sub, now, report, notices, renewals)
@@ -149,7 +154,8 @@ async def _renewal_order(
     assert sub.grace_until is not None
     order = Order(
         reference=new_reference(),
-        idempotency_key=f"renewal:{sub.id}:{sub.anchor_months}",
+        # One renewal per period: anchor_months restarts when a new paid period starts.
+        idempotency_key=f"renewal:{sub.id}:{format_iso(sub.period_end)}",
         workspace_id=sub.workspace_id,
         subscription_id=sub.id,
         base_version=sub.terms_version,

@@ -216,3 +216,40 @@ async def test_a_renewal_is_paid_from_the_credit_balance_when_it_covers_it(
     async with ctx.db.unit_of_work() as session:
         actions = list(await session.scalars(select(AuditEntry.action)))
         assert "order.renewal" in actions
+
+
+async def test_buying_again_after_a_lapse_renews_again_at_the_next_period_end(
+    ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock
+) -> None:
+    await buy(ctx, owner, workspace_id, Terms("cc1", 1, 2))
+    clock.set(at("2026-02-15T10:00:00Z"))
+    await sweep(ctx)
+    clock.set(at("2026-02-18T10:00:00Z"))
+    assert (await sweep(ctx))["subscription.suspended"] == 1
+    await buy(ctx, owner, workspace_id, Terms("cc1", 1, 2))
+    clock.set(at("2026-03-18T10:00:00Z"))
+    assert (await sweep(ctx))["renewal.due"] == 1
+    sub = await subscription(ctx, workspace_id, "cc1")
+    assert (await pending_renewal(ctx, sub.id)).period_start == at("2026-03-18T10:00:00Z")
+
+
+async def test_an_upgrade_after_a_paid_renewal_renews_again_at_its_own_period_end(
+    ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock
+) -> None:
+    await buy(ctx, owner, workspace_id, Terms("cc1", 1, 2))
+    sub = await subscription(ctx, workspace_id, "cc1")
+    clock.set(at("2026-02-15T10:00:00Z"))
+    await sweep(ctx)
+    renewal = await pending_renewal(ctx, sub.id)
+    await apply_payment(
+        ctx,
+        provider="fake",
+        provider_payment_id="r1",
+        order_reference=renewal.reference,
+        amount=renewal.due_now,
+        currency="USD",
+    )
+    clock.set(at("2026-03-01T10:00:00Z"))
+    await buy(ctx, owner, workspace_id, Terms("cc2", 1, 2), subscription_id=sub.id)
+    clock.set(at("2026-04-01T10:00:00Z"))
+    assert (await sweep(ctx))["renewal.due"] == 1
