@@ -87,7 +87,10 @@ def notifier() -> RecordingNotifier:
 
 @pytest.fixture
 def ctx(
-    db: Database, catalog: Catalog, clock: FixedClock, gateway: FakeGateway,
+    db: Database,
+    catalog: Catalog,
+    clock: FixedClock,
+    gateway: FakeGateway,
     notifier: RecordingNotifier,
 ) -> Context:
     return Context(db=db, catalog=catalog, clock=clock, gateway=gateway, notifier=notifier)
