@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
@@ -73,11 +74,19 @@ def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine
 
 
 class Database:
-    """Owns the engine and hands out units of work (one AsyncSession transaction each)."""
+    """Owns the engine and hands out units of work (one AsyncSession transaction each).
+
+    A unit of work opened while another is open in the same task joins it, so a chat update
+    that calls several use cases commits once. Use cases check before they change anything,
+    so a refusal raised inside a joined unit of work leaves nothing half-done behind it.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self._current: ContextVar[AsyncSession | None] = ContextVar(
+            f"planbot-uow-{id(self)}", default=None
+        )
 
     @classmethod
     def from_url(cls, url: str = DEFAULT_DATABASE_URL) -> Database:
@@ -90,8 +99,20 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """A transaction that commits when the block ends normally and rolls back otherwise."""
+        joined = self._current.get()
+        if joined is not None:
+            yield joined
+            return
         async with self._sessions() as session, session.begin():
-            yield session
+            token = self._current.set(session)
+            try:
+                yield session
+            finally:
+                self._current.reset(token)
+
+    @property
+    def in_unit_of_work(self) -> bool:
+        return self._current.get() is not None
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -102,9 +102,14 @@ class PaymentOutcome(StrEnum):
 
 
 class Workspace(Base):
+    """The paying customer; `platform` + `external_id` name it where it lives (a Slack team)."""
+
     __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str | None] = mapped_column(String(32))
+    external_id: Mapped[str | None] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -279,3 +284,41 @@ class AuditEntry(Base):
     order_id: Mapped[int | None] = mapped_column(Integer)
     payment_id: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Conversation(Base):
+    """One person's conversation in one chat: read on every update, written with a version check."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[int | None] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="SET NULL")
+    )
+    language: Mapped[str | None] = mapped_column(String(16))
+    flow: Mapped[str | None] = mapped_column(String(32))
+    step: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    history: Mapped[list[str]] = mapped_column(JSON, default=list)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime]
+
+
+class OutboxNotice(Base):
+    """A notice waiting for its chat: any process enqueues, the platform's deliverer sends once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_undelivered", "chat_platform", "chat_id", "delivered_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    chat_platform: Mapped[str | None] = mapped_column(String(32))
+    chat_id: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

@@ -105,3 +105,43 @@ async def memberships(ctx: Context, actor: Actor) -> list[Membership]:
             .order_by(Workspace.id)
         )
         return [Membership(wid, wname, role) for wid, wname, role in rows]
+
+
+async def ensure_workspace(
+    ctx: Context, platform: str, external_id: str, name: str, *, timezone: str = "UTC"
+) -> int:
+    """The workspace a platform knows as `external_id` (a Slack team, a console name), made once."""
+    async with ctx.db.unit_of_work() as session:
+        found = await session.scalar(
+            select(Workspace.id).where(
+                Workspace.platform == platform, Workspace.external_id == external_id
+            )
+        )
+        if found is not None:
+            return int(found)
+        now = ctx.clock.now()
+        workspace = Workspace(
+            platform=platform,
+            external_id=external_id,
+            name=name[:200] or external_id,
+            timezone=timezone,
+            currency=ctx.catalog.currency,
+            credit_balance=0,
+            created_at=now,
+        )
+        session.add(workspace)
+        await session.flush()
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace.id,
+            actor=Actor.system(),
+            action="workspace.create",
+            after={"platform": platform, "external_id": external_id},
+        )
+        return workspace.id
+
+
+async def ensure_member(ctx: Context, workspace_id: int, member: Actor, role: Role) -> None:
+    """Trusted paths (a local console, a platform's own admin list) set a member's role."""
+    await add_member(ctx, Actor.system(), workspace_id, member, role)
