@@ -307,6 +307,8 @@ class Conversation(Base):
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime]
 
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
+
 
 class OutboxNotice(Base):
     """A notice waiting for its chat: any process enqueues, the platform's deliverer sends once."""

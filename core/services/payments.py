@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Actor
+from core.clock import format_iso
 from core.errors import NotFound
 from core.model import Order, OrderKind, OrderStatus, Payment, PaymentOutcome, Workspace
 from core.ports import Notice
@@ -110,7 +111,18 @@ async def _settle(
     if payment.outcome == PaymentOutcome.APPLIED.value:
         order.provider = order.provider or payment.provider
         sub = await fulfil(session, order, workspace, at, actor, payment.id)
-        return [_notice("payment.succeeded", order, subscription_id=sub.id)]
+        return [
+            _notice(
+                "payment.succeeded",
+                order,
+                subscription_id=sub.id,
+                quantity=sub.quantity,
+                cycle_months=sub.cycle_months,
+                period_end=None if sub.period_end is None else format_iso(sub.period_end),
+                amount=payment.amount,
+                currency=payment.currency,
+            )
+        ]
     if payment.outcome == PaymentOutcome.CREDITED.value:
         if order.status == OrderStatus.PENDING.value:
             order.status, order.closed_at = OrderStatus.CANCELLED.value, at

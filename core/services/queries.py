@@ -10,7 +10,7 @@ from sqlalchemy import select
 from core.access import Action, Actor, allowed
 from core.catalog import Package
 from core.lifecycle import Note, Status, next_payment_at, notes, status
-from core.model import Subscription
+from core.model import Subscription, SubscriptionState, TrialUse
 from core.money import Money
 from core.pricing import price_per_account
 from core.services.context import Context, authorize, get_workspace, role_of
@@ -116,3 +116,29 @@ async def subscription_details(ctx: Context, actor: Actor, workspace_id: int) ->
             Money(workspace.credit_balance, workspace.currency),
             tuple(views),
         )
+
+
+async def require_permission(ctx: Context, actor: Actor, workspace_id: int, action: Action) -> None:
+    """Refuse early, before a conversation asks questions the actor may not answer."""
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, action)
+
+
+async def trial_candidates(ctx: Context, actor: Actor, workspace_id: int) -> list[Package]:
+    """Packages this workspace may still try: never tried and not held."""
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.START_TRIAL)
+        tried = set(
+            await session.scalars(
+                select(TrialUse.package).where(TrialUse.workspace_id == workspace_id)
+            )
+        )
+        held = set(
+            await session.scalars(
+                select(Subscription.package).where(
+                    Subscription.workspace_id == workspace_id,
+                    Subscription.state != SubscriptionState.INACTIVE.value,
+                )
+            )
+        )
+    return [p for p in ctx.catalog.packages if p.code not in tried | held]

@@ -1,0 +1,126 @@
+"""The console adapter: the whole product on stdin/stdout, numbered options, works from a pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass, field, replace
+from typing import TextIO
+
+from bot.engine import Engine
+from bot.i18n import Translator
+from bot.notices import notice_text
+from bot.vocabulary import (
+    Choices,
+    Confirmation,
+    Incoming,
+    Link,
+    NumberPrompt,
+    Option,
+    Reply,
+    Tap,
+    Text,
+)
+from core.services.outbox import take_notices
+
+PLATFORM = "console"
+NOTICE_POLL_SECONDS = 1.0
+
+
+def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
+    """One reply as console text, and the options a typed number picks (none for prompts)."""
+    if isinstance(reply, Text):
+        return reply.text, ()
+    if isinstance(reply, Link):
+        return f"{reply.text}\nLink: {reply.url}", ()
+    if isinstance(reply, NumberPrompt):
+        extra = " ".join(f"/{o.value}" for o in reply.options)
+        return f"{reply.text}" + (f" ({extra})" if extra else ""), ()
+    if isinstance(reply, Confirmation):
+        lines = [reply.title, *(f"  {label}: {value}" for label, value in reply.lines)]
+        if reply.footnote:
+            lines.append(reply.footnote)
+        return "\n".join(lines + _numbered(reply.options)), reply.options
+    return "\n".join([reply.text, *_numbered(reply.options)]), reply.options
+
+
+def _numbered(options: tuple[Option, ...]) -> list[str]:
+    return [f"[{n}] {option.label}" for n, option in enumerate(options, start=1)]
+
+
+@dataclass
+class ConsoleChat:
+    """One person at a terminal: turns typed lines into updates and replies into text."""
+
+    engine: Engine
+    workspace: str
+    user: str
+    language: str = "en"
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    options: tuple[Option, ...] = ()
+    version: int = 0
+
+    @property
+    def chat(self) -> str:
+        return f"{self.workspace}:{self.user}"
+
+    def incoming(self, line: str) -> Incoming:
+        """A typed number or label picks a shown option; /name is a command; else text."""
+        text = line.strip()
+        base = Incoming(PLATFORM, self.workspace, self.chat, self.user, self.language)
+        if text.startswith("/"):
+            name, _, argument = text[1:].partition(" ")
+            return replace(base, command=name, argument=argument)
+        picked = self._pick(text)
+        if picked is not None:
+            return replace(base, tap=Tap(picked.value, self.version))
+        return replace(base, text=text)
+
+    def _pick(self, text: str) -> Option | None:
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(self.options):
+            return self.options[int(text) - 1]
+        folded = text.casefold()
+        return next((o for o in self.options if o.label.casefold() == folded), None)
+
+    def show(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            text, options = render(reply)
+            print(text, file=self.out)
+            if isinstance(reply, Choices | Confirmation | NumberPrompt):
+                self.options, self.version = options, reply.version
+        self.out.flush()
+
+    async def step(self, line: str) -> None:
+        if not line.strip():
+            return
+        self.show(await self.engine.handle(self.incoming(line)))
+        await self.deliver_notices()
+
+    async def deliver_notices(self) -> None:
+        services = self.engine.services
+        notices = await take_notices(services.db, services.clock, PLATFORM, self.chat)
+        t = Translator(self.language)
+        for notice in notices:
+            print(notice_text(t, services.catalog, notice), file=self.out)
+        if notices:
+            self.out.flush()
+
+    async def run(self, source: TextIO) -> None:
+        """Read lines until end of input, telling the chat about payments meanwhile."""
+        poller = asyncio.create_task(self._poll())
+        try:
+            await self.deliver_notices()
+            while True:
+                line = await asyncio.to_thread(source.readline)
+                if not line:
+                    break
+                await self.step(line)
+        finally:
+            poller.cancel()
+        await self.deliver_notices()
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(NOTICE_POLL_SECONDS)
+            await self.deliver_notices()
+

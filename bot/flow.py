@@ -1,0 +1,105 @@
+"""Flows declared as states and transitions: each step asks, then answers with a move."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.i18n import Translator
+from bot.vocabulary import Option, Reply
+from core.access import Actor
+from core.services.context import Context
+
+BACK, CANCEL, HELP = "back", "cancel", "help"
+
+
+@dataclass
+class Turn:
+    """What a step sees: who, which workspace, the answers so far, and how to speak."""
+
+    services: Context
+    actor: Actor
+    workspace_id: int | None
+    data: dict[str, Any]
+    t: Translator
+    version: int
+    chat: tuple[str, str]
+    conversation_key: str
+
+    def nav(self, *, back: bool = True) -> tuple[Option, ...]:
+        """The Back and Cancel buttons every step offers."""
+        options = [Option(self.t("Back"), BACK)] if back else []
+        return (*options, Option(self.t("Cancel"), CANCEL))
+
+
+@dataclass(frozen=True, slots=True)
+class Go:
+    """Move on to another step of the same flow."""
+
+    step: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """Refuse the answer with a message that says what is allowed; the state does not move."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The flow is over; these are its last words."""
+
+    replies: tuple[Reply, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Hand over to another flow, with what it should know already."""
+
+    flow: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Move = Go | Stay | Done | Start
+Ask = Callable[[Turn], Awaitable[list[Reply]]]
+Answer = Callable[[Turn, str], Awaitable[Move]]
+Begin = Callable[[Turn], Awaitable[Move]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    ask: Ask
+    answer: Answer
+    goes_to: frozenset[str] = frozenset()
+
+
+class UndeclaredTransition(RuntimeError):
+    """A step tried to move somewhere its flow does not declare."""
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A named set of steps; `begin` picks the first step (or finishes at once)."""
+
+    name: str
+    begin: Begin
+    steps: Mapping[str, Step] = field(default_factory=dict)
+    entry: frozenset[str] = frozenset()
+
+    def check(self, origin: str | None, move: Move) -> None:
+        if not isinstance(move, Go):
+            return
+        allowed = self.entry if origin is None else self.steps[origin].goes_to
+        if move.step not in allowed or move.step not in self.steps:
+            raise UndeclaredTransition(f"{self.name}: {origin} -> {move.step} is not declared")
+
+
+def choose(options: tuple[Option, ...], answer: str) -> Option | None:
+    """The option whose value or label (any case) the answer names."""
+    wanted = answer.strip().casefold()
+    for option in options:
+        if wanted in (option.value.casefold(), option.label.casefold()):
+            return option
+    return None

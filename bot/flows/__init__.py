@@ -1,0 +1,19 @@
+"""The customer flows, by name."""
+
+from __future__ import annotations
+
+from bot.flow import Flow
+from bot.flows import details, plans, trial, unsubscribe, upgrade
+
+
+def all_flows() -> dict[str, Flow]:
+    flows = [
+        plans.FLOW,
+        details.FLOW,
+        upgrade.FLOW,
+        trial.FLOW,
+        unsubscribe.UNSUBSCRIBE,
+        unsubscribe.RESUME,
+        unsubscribe.WITHDRAW,
+    ]
+    return {flow.name: flow for flow in flows}

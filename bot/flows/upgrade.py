@@ -1,0 +1,316 @@
+"""upgrade: subscription, package, cycle, quantity, review, Next, payment method, link.
+
+Follows P4-P7: more accounts, another cycle, a higher package (paid now), or a lower package
+or fewer accounts (scheduled for the renewal, withdrawable until then).
+"""
+
+from __future__ import annotations
+
+from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
+from bot.flows.common import argument_id, held, subscription_options, workspace_of
+from bot.render import cycle_label, review_lines, terms_text
+from bot.vocabulary import Choices, Confirmation, Link, NumberPrompt, Option, Reply, Text
+from core.access import Action
+from core.catalog import Package
+from core.pricing import Quote, QuoteKind, Terms, price_per_account
+from core.services.orders import Chat, get_quote, place_order, schedule_downgrade
+from core.services.queries import SubscriptionView, require_permission
+
+NEW = "new"
+ADD, CYCLE, REDUCE, PACKAGE = "add", "cycle", "reduce", "package"
+METHODS = ("card", "bank_transfer")
+
+
+async def _base(turn: Turn) -> SubscriptionView | None:
+    wanted = turn.data.get("subscription")
+    if wanted is None:
+        return None
+    for view in await held(turn):
+        if view.id == wanted:
+            return view
+    return None
+
+
+def _active(view: SubscriptionView | None) -> bool:
+    return view is not None and view.status.value == "Active"
+
+
+async def begin(turn: Turn) -> Move:
+    await require_permission(turn.services, turn.actor, workspace_of(turn), Action.BUY)
+    views = await held(turn)
+    wanted = argument_id(turn)
+    if wanted is not None and any(v.id == wanted for v in views):
+        turn.data["subscription"] = wanted
+        return Go("package")
+    if not views:
+        return Go("package")
+    return Go("subscription")
+
+
+async def _subscription_options(turn: Turn) -> tuple[Option, ...]:
+    views = await held(turn)
+    return (*subscription_options(turn, views), Option(turn.t("A new package"), NEW))
+
+
+async def ask_subscription(turn: Turn) -> list[Reply]:
+    options = await _subscription_options(turn)
+    return [
+        Choices(
+            turn.t("Which subscription do you want to change?"),
+            options + turn.nav(back=False),
+            turn.version,
+        )
+    ]
+
+
+async def answer_subscription(turn: Turn, answer: str) -> Move:
+    option = choose(await _subscription_options(turn), answer)
+    if option is None:
+        return Stay(turn.t("Choose one of the subscriptions listed, or a new package."))
+    turn.data["subscription"] = None if option.value == NEW else int(option.value)
+    return Go("package")
+
+
+async def _package_options(turn: Turn) -> tuple[Option, ...]:
+    t, catalog = turn.t, turn.services.catalog
+    base = await _base(turn)
+    views = await held(turn)
+    taken = {v.package.code for v in views if _active(v) and (base is None or v.id != base.id)}
+    if not _active(base):
+        return tuple(
+            Option(p.name, f"{PACKAGE}:{p.code}") for p in catalog.packages if p.code not in taken
+        )
+    assert base is not None
+    code, rank = base.package.code, base.package.rank
+    options = [
+        Option(t("More accounts of {name}", name=base.package.name), ADD),
+        Option(t("Another billing cycle"), CYCLE),
+    ]
+    if base.quantity > base.package.min_quantity:
+        options.append(Option(t("Fewer accounts from the renewal"), REDUCE))
+    for p in catalog.packages:
+        if p.code == code or p.code in taken:
+            continue
+        label = (
+            t("Upgrade to {name}", name=p.name)
+            if p.rank > rank
+            else t("Switch to {name} from the renewal", name=p.name)
+        )
+        options.append(Option(label, f"{PACKAGE}:{p.code}"))
+    return tuple(options)
+
+
+async def ask_package(turn: Turn) -> list[Reply]:
+    options = await _package_options(turn)
+    if not options:
+        return [
+            Text(turn.t("Every package is already held: add accounts to one instead.")),
+            Choices(turn.t("Go back or cancel."), turn.nav(), turn.version),
+        ]
+    return [Choices(turn.t("Choose a package."), options + turn.nav(), turn.version)]
+
+
+async def answer_package(turn: Turn, answer: str) -> Move:
+    option = choose(await _package_options(turn), answer)
+    if option is None:
+        return Stay(turn.t("Choose one of the options listed."))
+    base = await _base(turn)
+    mode, _, code = option.value.partition(":")
+    turn.data["mode"] = mode
+    if mode == PACKAGE:
+        turn.data["package"] = code
+        return Go("cycle")
+    assert base is not None
+    turn.data["package"] = base.package.code
+    if mode == CYCLE:
+        return Go("cycle")
+    turn.data["cycle"] = base.cycle_months
+    return Go("quantity")
+
+
+def _cycle_options(turn: Turn, base: SubscriptionView | None) -> tuple[Option, ...]:
+    t, catalog = turn.t, turn.services.catalog
+    skip = base.cycle_months if turn.data.get("mode") == CYCLE and base is not None else None
+    code = str(turn.data["package"])
+    return tuple(
+        Option(
+            t(
+                "{cycle}: {price} per account",
+                cycle=cycle_label(t, c),
+                price=t.money(price_per_account(catalog, code, c.months)),
+            ),
+            str(c.months),
+        )
+        for c in catalog.cycles
+        if c.months != skip
+    )
+
+
+async def ask_cycle(turn: Turn) -> list[Reply]:
+    options = _cycle_options(turn, await _base(turn))
+    return [
+        Choices(
+            turn.t("Choose a billing cycle: longer cycles cost less."),
+            options + turn.nav(),
+            turn.version,
+        )
+    ]
+
+
+async def answer_cycle(turn: Turn, answer: str) -> Move:
+    option = choose(_cycle_options(turn, await _base(turn)), answer)
+    if option is None:
+        return Stay(turn.t("Choose one of the billing cycles listed."))
+    turn.data["cycle"] = int(option.value)
+    return Go("quantity")
+
+
+def _bounds(turn: Turn, package: Package, base: SubscriptionView | None) -> tuple[int, int]:
+    mode = turn.data.get("mode")
+    if base is not None and mode == ADD:
+        return base.quantity + 1, package.max_quantity
+    if base is not None and mode == REDUCE:
+        return package.min_quantity, base.quantity - 1
+    return package.min_quantity, package.max_quantity
+
+
+async def ask_quantity(turn: Turn) -> list[Reply]:
+    package = turn.services.catalog.package(str(turn.data["package"]))
+    low, high = _bounds(turn, package, await _base(turn))
+    text = turn.t(
+        "How many accounts in all? Enter a number from {low} to {high}.", low=low, high=high
+    )
+    return [NumberPrompt(text, low, high, turn.version, turn.nav())]
+
+
+async def answer_quantity(turn: Turn, answer: str) -> Move:
+    package = turn.services.catalog.package(str(turn.data["package"]))
+    low, high = _bounds(turn, package, await _base(turn))
+    text = answer.strip()
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        return Stay(turn.t("Enter a number of accounts from {low} to {high}.", low=low, high=high))
+    turn.data["quantity"] = int(text)
+    return Go("review")
+
+
+def _terms(turn: Turn) -> Terms:
+    return Terms(str(turn.data["package"]), int(turn.data["cycle"]), int(turn.data["quantity"]))
+
+
+async def _quote(turn: Turn) -> Quote:
+    return await get_quote(
+        turn.services,
+        turn.actor,
+        workspace_of(turn),
+        _terms(turn),
+        subscription_id=turn.data.get("subscription"),
+    )
+
+
+async def ask_review(turn: Turn) -> list[Reply]:
+    t, catalog = turn.t, turn.services.catalog
+    quote = await _quote(turn)
+    if quote.kind is QuoteKind.NO_CHANGE:
+        return [
+            Text(t("That is what this subscription already holds.")),
+            Choices(t("Go back or cancel."), turn.nav(), turn.version),
+        ]
+    if quote.kind is QuoteKind.DOWNGRADE:
+        title = t(
+            "Review: {terms} from the next renewal. Nothing is charged now.",
+            terms=terms_text(t, catalog, quote.terms),
+        )
+        options = (Option(t("Schedule"), "schedule"), *turn.nav())
+    else:
+        title = t("Review your order")
+        options = (Option(t("Next"), "next"), *turn.nav())
+    footnote = t("Total = Price per account x Quantity.")
+    return [Confirmation(title, review_lines(t, catalog, quote), options, turn.version, footnote)]
+
+
+async def answer_review(turn: Turn, answer: str) -> Move:
+    t, value = turn.t, answer.strip().casefold()
+    quote = await _quote(turn)
+    if quote.kind is QuoteKind.DOWNGRADE and value in ("schedule", t("Schedule").casefold()):
+        base = await _base(turn)
+        assert base is not None
+        await schedule_downgrade(
+            turn.services, turn.actor, workspace_of(turn), base.id, _terms(turn)
+        )
+        return Done(
+            (
+                Text(
+                    t(
+                        "Scheduled: {terms} from {date}. You can withdraw it until then "
+                        "from /subscription.",
+                        terms=terms_text(t, turn.services.catalog, quote.terms),
+                        date=t.when(quote.period_start),
+                    )
+                ),
+            )
+        )
+    if quote.kind is not QuoteKind.DOWNGRADE and value in ("next", t("Next").casefold()):
+        return Go("method")
+    return Stay(t("Choose one of the buttons, or Back or Cancel."))
+
+
+def _method_options(turn: Turn) -> tuple[Option, ...]:
+    t = turn.t
+    return (Option(t("Card"), "card"), Option(t("Bank transfer"), "bank_transfer"))
+
+
+async def ask_method(turn: Turn) -> list[Reply]:
+    return [
+        Choices(
+            turn.t("How would you like to pay?"), _method_options(turn) + turn.nav(), turn.version
+        )
+    ]
+
+
+async def answer_method(turn: Turn, answer: str) -> Move:
+    t = turn.t
+    option = choose(_method_options(turn), answer)
+    if option is None:
+        return Stay(t("Choose a payment method listed."))
+    placed = await place_order(
+        turn.services,
+        turn.actor,
+        workspace_of(turn),
+        _terms(turn),
+        subscription_id=turn.data.get("subscription"),
+        payment_method=option.value,
+        chat=Chat(*turn.chat),
+        idempotency_key=f"conversation:{turn.conversation_key}",
+    )
+    due = t.minor(placed.quote.due_now, placed.quote.currency)
+    if placed.payment_link is None:
+        return Done((Text(t("Done: it was paid from your credit balance.")),))
+    return Done(
+        (
+            Text(
+                t(
+                    "Order {reference}: {due} due now. The link is valid until {date}; "
+                    "I will tell you here when the payment arrives.",
+                    reference=placed.reference,
+                    due=due,
+                    date=t.when(placed.expires_at),
+                )
+            ),
+            Link(t("Pay now"), placed.payment_link),
+        )
+    )
+
+
+FLOW = Flow(
+    name="upgrade",
+    begin=begin,
+    steps={
+        "subscription": Step(ask_subscription, answer_subscription, frozenset({"package"})),
+        "package": Step(ask_package, answer_package, frozenset({"cycle", "quantity"})),
+        "cycle": Step(ask_cycle, answer_cycle, frozenset({"quantity"})),
+        "quantity": Step(ask_quantity, answer_quantity, frozenset({"review"})),
+        "review": Step(ask_review, answer_review, frozenset({"method"})),
+        "method": Step(ask_method, answer_method),
+    },
+    entry=frozenset({"subscription", "package"}),
+)

@@ -1,0 +1,45 @@
+"""Notices in the user's language: what a chat is told when something happens elsewhere."""
+
+from __future__ import annotations
+
+from bot.i18n import Translator
+from bot.render import accounts
+from core.catalog import Catalog
+from core.clock import parse_iso
+from core.ports import Notice
+
+
+def _package(catalog: Catalog, code: object) -> str:
+    text = str(code)
+    return catalog.package(text).name if catalog.has_package(text) else text
+
+
+def notice_text(t: Translator, catalog: Catalog, notice: Notice) -> str:
+    data = notice.data
+    package = _package(catalog, data.get("package"))
+    if notice.kind == "payment.succeeded":
+        until = data.get("period_end")
+        text = t("Payment received for order {order}: {package} is Active with {accounts}.",
+                 order=data.get("order"), package=package,
+                 accounts=accounts(t, int(str(data.get("quantity", 0)))))
+        if until:
+            text += " " + t("Next payment: {date}.", date=t.when(parse_iso(str(until))))
+        return text
+    if notice.kind == "payment.failed":
+        return t("The payment for order {order} failed. You can try again with /upgrade.",
+                 order=data.get("order"))
+    if notice.kind == "payment.needs_support":
+        return t("A payment for order {order} could not be applied as quoted; its amount was "
+                 "kept as credit and support has been told.", order=data.get("order"))
+    if notice.kind == "renewal.due":
+        return t("The renewal of {package} is due. Pay it within the grace period to keep it "
+                 "active.", package=package)
+    if notice.kind == "renewal.charged":
+        return t("{package} was renewed from your credit balance.", package=package)
+    if notice.kind == "trial.ended":
+        return t("The trial of {package} has ended.", package=package)
+    if notice.kind == "subscription.ended":
+        return t("{package} has ended as you asked.", package=package)
+    if notice.kind == "subscription.suspended":
+        return t("{package} was suspended: the renewal was not paid in time.", package=package)
+    return t("Something changed in your subscriptions. Send /subscription for the details.")
