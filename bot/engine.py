@@ -289,7 +289,7 @@ class Engine:
             update.conversation.updated_at = self.services.clock.now()
 
     def _refusal(self, update: _Update, error: DomainError) -> str:
-        return update.t(error.message)
+        return update.t(error.template, **error.params)
 
     def menu(self, update: _Update) -> list[Reply]:
         t = update.t

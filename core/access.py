@@ -47,12 +47,18 @@ class Actor:
 
 _BILLING_ADMIN = {Role.OWNER.value, Role.ADMIN.value}
 
-_WHO_CAN = {
-    Action.VIEW_DETAILS: "members of this workspace and support staff",
-    Action.START_TRIAL: "the workspace's billing admins",
-    Action.BUY: "the workspace's billing admins (owners and admins)",
-    Action.UNSUBSCRIBE: "the workspace's billing admins and support staff",
-    Action.SUPPORT: "support staff",
+_REFUSALS = {
+    Action.VIEW_DETAILS: (
+        "Only members of this workspace and support staff can see its subscriptions."
+    ),
+    Action.START_TRIAL: "Only the workspace's billing admins can start a trial.",
+    Action.BUY: (
+        "Only the workspace's billing admins (owners and admins) can buy or change packages."
+    ),
+    Action.UNSUBSCRIBE: (
+        "Only the workspace's billing admins and support staff can unsubscribe or resume."
+    ),
+    Action.SUPPORT: "Only support staff can do that.",
 }
 
 
@@ -77,6 +83,4 @@ def allowed(action: Action, actor: Actor, role: str | None) -> bool:
 
 def require(action: Action, actor: Actor, role: str | None) -> None:
     if not allowed(action, actor, role):
-        raise NotAllowed(
-            f"Only {_WHO_CAN[action]} can do that.", action=action.value, who=_WHO_CAN[action]
-        )
+        raise NotAllowed(_REFUSALS[action])

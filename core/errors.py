@@ -4,14 +4,16 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """A request the rules refuse; `code` is stable for adapters and translations."""
+    """A request the rules refuse; `template` and `params` let a chat say it in its language."""
 
     code = "refused"
 
-    def __init__(self, message: str, **details: object) -> None:
+    def __init__(self, template: str, **params: object) -> None:
+        message = template.format(**params) if params else template
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.template = template
+        self.params = params
 
 
 class NotAllowed(DomainError):

@@ -92,14 +92,22 @@ def check_terms(catalog: Catalog, terms: Terms) -> Package:
     """Refuse terms the catalog does not sell, with a message that says what is allowed."""
     if not catalog.has_package(terms.package):
         known = ", ".join(p.code for p in catalog.packages)
-        raise PricingError(f"unknown package {terms.package!r}; choose one of {known}")
+        raise PricingError(
+            "unknown package '{package}'; choose one of {known}", package=terms.package, known=known
+        )
     if not catalog.has_cycle(terms.cycle_months):
         known = ", ".join(str(c.months) for c in catalog.cycles)
-        raise PricingError(f"unknown cycle {terms.cycle_months} months; choose one of {known}")
+        raise PricingError(
+            "unknown cycle {months} months; choose one of {known}",
+            months=terms.cycle_months,
+            known=known,
+        )
     package = catalog.package(terms.package)
     if not package.min_quantity <= terms.quantity <= package.max_quantity:
         raise PricingError(
-            f"enter a number of accounts from {package.min_quantity} to {package.max_quantity}"
+            "enter a number of accounts from {low} to {high}",
+            low=package.min_quantity,
+            high=package.max_quantity,
         )
     return package
 

@@ -60,7 +60,7 @@ async def get_workspace(
         stmt = stmt.with_for_update()
     workspace = await session.scalar(stmt)
     if workspace is None:
-        raise NotFound(f"There is no workspace {workspace_id}.")
+        raise NotFound("There is no workspace {id}.", id=workspace_id)
     return workspace
 
 

@@ -66,7 +66,7 @@ async def _base(
         and target.state == SubscriptionState.ACTIVE.value
     ):
         raise Conflict(
-            f"This workspace already holds {requested.package}: add accounts there instead.",
+            "This workspace already holds {package}: add accounts there instead.",
             package=requested.package,
         )
     return quote(ctx.catalog, requested, current, at, workspace.credit_balance), base

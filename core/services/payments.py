@@ -31,7 +31,7 @@ async def _lock_order(session: AsyncSession, reference: str) -> tuple[Workspace,
         select(Order.workspace_id).where(Order.reference == reference)
     )
     if workspace_id is None:
-        raise NotFound(f"There is no order {reference!r}.")
+        raise NotFound("There is no order '{reference}'.", reference=reference)
     workspace = await get_workspace(session, workspace_id, lock=True)
     order = await session.scalar(
         select(Order).where(Order.reference == reference).with_for_update()

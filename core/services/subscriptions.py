@@ -32,7 +32,7 @@ async def start_trial(
     trial = ctx.catalog.package(package).trial
     quantity = trial.max_accounts if quantity is None else quantity
     if not 1 <= quantity <= trial.max_accounts:
-        raise InvalidRequest(f"A trial has from 1 to {trial.max_accounts} accounts.")
+        raise InvalidRequest("A trial has from 1 to {n} accounts.", n=trial.max_accounts)
     async with ctx.db.unit_of_work() as session:
         await authorize(session, workspace_id, actor, Action.START_TRIAL)
         used = await session.scalar(
@@ -41,10 +41,13 @@ async def start_trial(
             )
         )
         if used is not None:
-            raise Conflict(f"This workspace has already tried {package}; a trial is once only.")
+            raise Conflict(
+                "This workspace has already tried {package}; a trial is once only.",
+                package=package,
+            )
         sub = await subscription_for_package(session, workspace_id, package, lock=True)
         if sub is not None and sub.state != SubscriptionState.INACTIVE.value:
-            raise Conflict(f"This workspace already holds {package}.")
+            raise Conflict("This workspace already holds {package}.", package=package)
         if sub is None:
             sub = lifecycle.new_subscription(
                 workspace_id, Terms(package, ctx.catalog.cycles[0].months, quantity), now

@@ -88,8 +88,10 @@ async def grant_accounts(
         new_quantity = sub.quantity + delta
         if delta == 0 or not package.min_quantity <= new_quantity <= package.max_quantity:
             raise InvalidRequest(
-                f"The result must be from {package.min_quantity} to {package.max_quantity} "
-                f"accounts, and different from {sub.quantity}."
+                "The result must be from {low} to {high} accounts, and different from {n}.",
+                low=package.min_quantity,
+                high=package.max_quantity,
+                n=sub.quantity,
             )
         if sub.state == SubscriptionState.INACTIVE.value:
             raise Conflict("Accounts can only be granted on an Active or Try subscription.")
