@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck contracts bench clean
+.PHONY: run test lint typecheck contracts bench messages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ contracts: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Extract the messages of bot/ and core/ and merge them into the English and Vietnamese catalogs.
+MESSAGE_KEYWORDS := -k t -k plural:1,2 -k N_ -k NotAllowed -k InvalidRequest -k Conflict \
+	-k NotFound -k PricingError -k PaymentProviderError -k DomainError
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg $(MESSAGE_KEYWORDS) --no-location --sort-output \
+		--project planbot -o bot/locale/planbot.pot .
+	$(BIN)/pybabel update -D planbot -i bot/locale/planbot.pot -d bot/locale --no-fuzzy-matching
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.errors import NotAllowed
+from core.errors import N_, NotAllowed
 from core.model import Role
 
 
@@ -48,17 +48,17 @@ class Actor:
 _BILLING_ADMIN = {Role.OWNER.value, Role.ADMIN.value}
 
 _REFUSALS = {
-    Action.VIEW_DETAILS: (
+    Action.VIEW_DETAILS: N_(
         "Only members of this workspace and support staff can see its subscriptions."
     ),
-    Action.START_TRIAL: "Only the workspace's billing admins can start a trial.",
-    Action.BUY: (
+    Action.START_TRIAL: N_("Only the workspace's billing admins can start a trial."),
+    Action.BUY: N_(
         "Only the workspace's billing admins (owners and admins) can buy or change packages."
     ),
-    Action.UNSUBSCRIBE: (
+    Action.UNSUBSCRIBE: N_(
         "Only the workspace's billing admins and support staff can unsubscribe or resume."
     ),
-    Action.SUPPORT: "Only support staff can do that.",
+    Action.SUPPORT: N_("Only support staff can do that."),
 }
 
 

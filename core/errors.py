@@ -34,3 +34,8 @@ class Conflict(DomainError):
 
 class PaymentProviderError(DomainError):
     code = "provider_error"
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation where it is only looked up later (by the chat layer)."""
+    return message
