@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 from bot.engine import Engine
+from bot.flows import all_flows
 from bot.i18n import Translator
 from bot.notices import notice_text
 from bot.vocabulary import (
@@ -21,7 +22,11 @@ from bot.vocabulary import (
     Tap,
     Text,
 )
+from core.access import Actor
+from core.model import Role
+from core.services.context import Context
 from core.services.outbox import take_notices
+from core.services.workspaces import ensure_member, ensure_workspace
 
 PLATFORM = "console"
 NOTICE_POLL_SECONDS = 1.0
@@ -124,3 +129,26 @@ class ConsoleChat:
             await asyncio.sleep(NOTICE_POLL_SECONDS)
             await self.deliver_notices()
 
+
+CONSOLE_ROLES = {"admin": Role.ADMIN, "member": Role.MEMBER, "owner": Role.OWNER}
+
+
+async def open_chat(
+    ctx: Context,
+    *,
+    workspace: str,
+    user: str,
+    role: str,
+    language: str,
+    support_staff: frozenset[str] = frozenset(),
+    out: TextIO | None = None,
+) -> ConsoleChat:
+    """A trusted local chat: the workspace and the member are made with the role if missing."""
+    workspace_id = await ensure_workspace(ctx, PLATFORM, workspace, workspace)
+    staff = set(support_staff)
+    if role == "staff":
+        staff.add(f"{PLATFORM}:{user}")
+    else:
+        await ensure_member(ctx, workspace_id, Actor(PLATFORM, user), CONSOLE_ROLES[role])
+    engine = Engine(ctx, all_flows(), support_staff=frozenset(staff))
+    return ConsoleChat(engine, workspace, user, language, out or sys.stdout)

@@ -7,7 +7,7 @@ an optimistic version check, and the replies leave only after the commit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from bot.flow import BACK, CANCEL, HELP, Done, Flow, Move, Start, Stay, Turn
 from bot.i18n import LANGUAGES, Translator, language_of
-from bot.vocabulary import Choices, Incoming, Option, Reply, Text
+from bot.vocabulary import Choices, Confirmation, Incoming, NumberPrompt, Option, Reply, Text
 from core.access import Actor
 from core.errors import DomainError
 from core.model import Conversation, Workspace
@@ -225,7 +225,7 @@ class Engine:
         if isinstance(move, Done):
             self._reset(update)
             await update.session.flush()
-            return list(move.replies)
+            return [_stamped(reply, conversation.version) for reply in move.replies]
         if conversation.step is not None:
             conversation.history = [*conversation.history, conversation.step]
         conversation.step = move.step
@@ -301,6 +301,13 @@ class Engine:
             Option(t("Unsubscribe"), "cmd:unsubscribe"),
         )
         return [Choices(t("What would you like to do?"), options, update.conversation.version)]
+
+
+def _stamped(reply: Reply, version: int) -> Reply:
+    """Menus carry the version the conversation has once this update is saved."""
+    if isinstance(reply, Choices | NumberPrompt | Confirmation):
+        return replace(reply, version=version)
+    return reply
 
 
 def help_text(t: Translator) -> str:

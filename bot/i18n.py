@@ -10,7 +10,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.core import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -79,7 +79,11 @@ class Translator:
         return self.money(Money(amount, currency))
 
     def when(self, at: datetime) -> str:
-        return str(format_datetime(at, "medium", tzinfo=self._zone, locale=self._locale))
+        """A date and a 24-hour time in the workspace's zone, e.g. "Jan 15, 2027 10:00 UTC"."""
+        local = at.astimezone(self._zone)
+        day = format_date(local, "medium", locale=self._locale)
+        time = format_time(local, "HH:mm", locale=self._locale)
+        return f"{day} {time} {local.tzname() or self.timezone}"
 
     def day(self, at: datetime) -> str:
         return str(format_date(at.astimezone(self._zone), "medium", locale=self._locale))

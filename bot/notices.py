@@ -19,21 +19,31 @@ def notice_text(t: Translator, catalog: Catalog, notice: Notice) -> str:
     package = _package(catalog, data.get("package"))
     if notice.kind == "payment.succeeded":
         until = data.get("period_end")
-        text = t("Payment received for order {order}: {package} is Active with {accounts}.",
-                 order=data.get("order"), package=package,
-                 accounts=accounts(t, int(str(data.get("quantity", 0)))))
+        text = t(
+            "Payment received for order {order}: {package} is Active with {accounts}.",
+            order=data.get("order"),
+            package=package,
+            accounts=accounts(t, int(str(data.get("quantity", 0)))),
+        )
         if until:
             text += " " + t("Next payment: {date}.", date=t.when(parse_iso(str(until))))
         return text
     if notice.kind == "payment.failed":
-        return t("The payment for order {order} failed. You can try again with /upgrade.",
-                 order=data.get("order"))
+        return t(
+            "The payment for order {order} failed. You can try again with /upgrade.",
+            order=data.get("order"),
+        )
     if notice.kind == "payment.needs_support":
-        return t("A payment for order {order} could not be applied as quoted; its amount was "
-                 "kept as credit and support has been told.", order=data.get("order"))
+        return t(
+            "A payment for order {order} could not be applied as quoted; its amount was "
+            "kept as credit and support has been told.",
+            order=data.get("order"),
+        )
     if notice.kind == "renewal.due":
-        return t("The renewal of {package} is due. Pay it within the grace period to keep it "
-                 "active.", package=package)
+        return t(
+            "The renewal of {package} is due. Pay it within the grace period to keep it active.",
+            package=package,
+        )
     if notice.kind == "renewal.charged":
         return t("{package} was renewed from your credit balance.", package=package)
     if notice.kind == "trial.ended":
