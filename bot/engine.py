@@ -158,7 +158,7 @@ class Engine:
         if text.startswith("/"):
             name, _, argument = text[1:].partition(" ")
             return await self._command(update, name, argument)
-        return [Text(update.t("I answer commands and buttons.")), *self.menu(update)]
+        return [Text(update.t("I can only respond to commands and buttons.")), *self.menu(update)]
 
     async def _answer(self, update: _Update, answer: str) -> list[Reply]:
         value = answer.strip()
@@ -169,7 +169,10 @@ class Engine:
             return await self._command(update, name, argument)
         conversation = update.conversation
         if conversation.flow is None or conversation.step is None:
-            return [Text(update.t("I answer commands and buttons.")), *self.menu(update)]
+            return [
+                Text(update.t("I can only respond to commands and buttons.")),
+                *self.menu(update),
+            ]
         flow = self.flows[conversation.flow]
         step = flow.steps[conversation.step]
         if len(value) > 500:
@@ -270,7 +273,7 @@ class Engine:
             return [Choices(update.t("Choose a language."), options, update.conversation.version)]
         update.conversation.language = wanted
         update.t = Translator(wanted, update.t.timezone)
-        return [Text(update.t("Language set to English."))]
+        return [Text(update.t("From now on I will answer in English."))]
 
     def _reset(self, update: _Update) -> None:
         conversation = update.conversation
@@ -317,7 +320,8 @@ def help_text(t: Translator) -> str:
             t("/plans - the packages on offer and what this workspace holds"),
             t("/subscription - details of each subscription"),
             t("/upgrade - upgrade, buy more accounts or change the billing cycle"),
-            t("/unsubscribe - unsubscribe, or take it back"),
+            t("/unsubscribe - unsubscribe at the end of the period"),
+            t("/resume - take an unsubscribe back before it takes effect"),
             t("/trial - try a package for free"),
             t("/language - English or Vietnamese"),
             t("/back - the previous step; /cancel - stop what you are doing"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gettext
 import io
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,6 +14,7 @@ from babel.core import Locale
 from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_percent
 
 from core.money import Money
 
@@ -71,6 +73,9 @@ class Translator:
 
     def plural(self, singular: str, plural: str, n: int, **values: object) -> str:
         return self._messages.ngettext(singular, plural, n).format(n=n, **values)
+
+    def percent(self, whole: int) -> str:
+        return str(format_percent(Decimal(whole) / 100, locale=self._locale))
 
     def money(self, amount: Money) -> str:
         return amount.format(self.language)

@@ -27,7 +27,9 @@ def cycle_label(t: Translator, cycle: Cycle) -> str:
     if cycle.discount_percent == 0:
         return months(t, cycle.months)
     return t(
-        "{months} (-{discount}%)", months=months(t, cycle.months), discount=cycle.discount_percent
+        "{months} (-{discount})",
+        months=months(t, cycle.months),
+        discount=t.percent(cycle.discount_percent),
     )
 
 
@@ -89,9 +91,9 @@ def review_lines(t: Translator, catalog: Catalog, quote: Quote) -> tuple[tuple[s
         (t("Total"), money(quote.total)),
     ]
     if quote.proration:
-        lines.append((t("Unused time of the period"), "-" + money(quote.proration)))
+        lines.append((t("Part of the period already passed"), "-" + money(quote.proration)))
     if quote.credit:
-        lines.append((t("Credit for the current terms"), "-" + money(quote.credit)))
+        lines.append((t("Credit for the unused part of your current terms"), "-" + money(quote.credit)))
     if quote.balance_applied:
         lines.append((t("Credit balance used"), "-" + money(quote.balance_applied)))
     lines.append((t("Due now"), money(quote.due_now)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flow import Turn
-from bot.render import status_label
+from bot.render import accounts, status_label
 from bot.vocabulary import Option
 from core.errors import InvalidRequest
 from core.lifecycle import Status
@@ -27,9 +27,9 @@ def subscription_options(turn: Turn, views: list[SubscriptionView]) -> tuple[Opt
     return tuple(
         Option(
             t(
-                "{name}, {n} accounts ({status})",
+                "{name}, {accounts} ({status})",
                 name=v.package.name,
-                n=v.quantity,
+                accounts=accounts(t, v.quantity),
                 status=status_label(t, v.status),
             ),
             str(v.id),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flow import Done, Flow, Move, Turn
-from bot.render import accounts, status_label
+from bot.render import accounts, months, status_label
 from bot.vocabulary import Choices, Option, Text
 from core.pricing import price_per_account
 from core.services.queries import list_packages
@@ -33,9 +33,9 @@ async def begin(turn: Turn) -> Move:
     if best.discount_percent:
         text.append(
             t(
-                "Longer billing cycles cost less: up to {discount}% off for {months} months.",
-                discount=best.discount_percent,
-                months=best.months,
+                "Longer billing cycles cost less: up to {discount} off for {months}.",
+                discount=t.percent(best.discount_percent),
+                months=months(t, best.months),
             )
         )
     options = (

@@ -39,12 +39,9 @@ async def _begin(turn: Turn, *, cancelling: bool) -> Move:
     if wanted is not None:
         views = [v for v in views if v.id == wanted] or views
     if not views:
-        what = (
-            "Nothing is set to end, so there is nothing to resume."
-            if cancelling
-            else ("There is no active subscription to unsubscribe from.")
-        )
-        return Done((Text(turn.t(what)),))
+        if cancelling:
+            return Done((Text(turn.t("Nothing is set to end, so there is nothing to resume.")),))
+        return Done((Text(turn.t("There is no active subscription to unsubscribe from.")),))
     if len(views) == 1:
         turn.data["subscription"] = views[0].id
         return _next_after_pick(turn)

@@ -203,7 +203,7 @@ async def test_an_outsider_sees_the_catalog_but_no_details(open_console: ChatFac
 async def test_free_text_outside_a_flow_offers_the_menu(open_console: ChatFactory) -> None:
     chat = await open_console()
     text = await chat.say("hello there")
-    assert "I answer commands and buttons." in text
+    assert "I can only respond to commands and buttons." in text
     assert "[1] Plans" in text
 
 

@@ -65,7 +65,7 @@ async def test_a_new_customer_buys_pays_adds_accounts_upgrades_and_unsubscribes(
     assert (await subscriptions(services))["cc2"].quantity == 120
 
     text = await chat.say("/upgrade", "1", "Upgrade to Contact Center 3", "4", "120", "Next")
-    assert "Credit for the current terms" in text
+    assert "Credit for the unused part of your current terms" in text
     await chat.say("Card")
     await complete_sandbox_payment(services, (await last_order(services)).reference, fail=False)
     held = await subscriptions(services)
