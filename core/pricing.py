@@ -145,9 +145,9 @@ def quote(
     at = as_utc(at)
     check_terms(catalog, requested)
     if current is not None and not current.start <= at < current.end:
-        raise ValueError("the current period is not running at the quote time")
+        raise PricingError("the current period is not running at the quote time")
     if balance < 0:
-        raise ValueError("the credit balance cannot be negative")
+        raise PricingError("the credit balance cannot be negative")
     kind = classify(catalog, current, requested)
     price = price_per_account(catalog, requested.package, requested.cycle_months).minor
     quantity, proration, credit = requested.quantity, 0, 0
