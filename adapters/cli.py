@@ -1,17 +1,25 @@
-"""The `planbot` command line: quote, tick, db upgrade, run."""
+"""The `planbot` command line: quote, tick, db upgrade, run, serve, sandbox pay."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NoReturn
 
-from adapters.runner import run
+from adapters.runner import announce, run
+from adapters.sandbox import (
+    SandboxReferenceError,
+    SandboxResult,
+    complete_sandbox_payment,
+    parse_order_reference,
+)
 from adapters.settings import SettingsError, load_settings
+from adapters.web import serve
 from adapters.wiring import build_context
 from core.catalog import Catalog, CatalogError, load_catalog
 from core.clock import TimeFormatError, format_iso, parse_iso
@@ -72,6 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply the migrations")
 
     commands.add_parser("run", help="start planbot as configured")
+    commands.add_parser("serve", help="serve the web app only (PLANBOT_HOST:PLANBOT_PORT)")
+
+    sandbox = commands.add_parser("sandbox", help="sandbox payment provider")
+    sandbox_commands = sandbox.add_subparsers(
+        dest="sandbox_command", required=True, parser_class=_Parser
+    )
+    pay = sandbox_commands.add_parser("pay", help="complete (or fail) a sandbox payment")
+    pay.add_argument("order", metavar="ORDER", help="order reference or the whole payment link")
+    pay.add_argument("--fail", action="store_true", help="make the payment fail instead")
     return parser
 
 
@@ -166,7 +183,53 @@ def cmd_run(_: argparse.Namespace) -> int:
     return run()
 
 
-HANDLERS = {"quote": cmd_quote, "tick": cmd_tick, "db": cmd_db_upgrade, "run": cmd_run}
+def cmd_serve(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    upgrade(settings.DATABASE_URL)
+    announce(settings)
+
+    async def go() -> None:
+        ctx = build_context(settings)
+        try:
+            await serve(ctx, settings.PLANBOT_HOST, settings.PLANBOT_PORT)
+        finally:
+            await ctx.db.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(go())
+    return 0
+
+
+def cmd_sandbox_pay(args: argparse.Namespace) -> int:
+    try:
+        reference = parse_order_reference(args.order)
+    except SandboxReferenceError as exc:
+        raise UsageError(f"planbot sandbox pay: error: {exc}") from exc
+    settings = load_settings()
+    upgrade(settings.DATABASE_URL)
+
+    async def go() -> SandboxResult:
+        ctx = build_context(settings)
+        try:
+            return await complete_sandbox_payment(ctx, reference, args.fail)
+        finally:
+            await ctx.db.dispose()
+
+    result = asyncio.run(go())
+    if not result.ok:
+        raise UsageError(f"planbot sandbox pay: error: {result.message}")
+    print(result.message)
+    return 0
+
+
+HANDLERS = {
+    "quote": cmd_quote,
+    "tick": cmd_tick,
+    "db": cmd_db_upgrade,
+    "run": cmd_run,
+    "serve": cmd_serve,
+    "sandbox": cmd_sandbox_pay,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,356 @@
+"""The sandbox payment provider: checkout links served by planbot itself, paid with one click.
+
+It lets the whole product run with no payment account anywhere. Paying or failing a sandbox
+checkout goes through the same fulfilment path a provider webhook takes
+(core.services.payments), so a second click is a duplicate and the order is fulfilled once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from urllib.parse import quote, unquote, urlsplit
+
+from sqlalchemy import select
+
+from core.clock import format_iso
+from core.errors import NotFound
+from core.model import Order, OrderKind, OrderStatus, Payment, Workspace
+from core.ports import Checkout, CheckoutRequest
+from core.services.context import Context
+from core.services.payments import apply_payment, record_payment_failure
+
+PROVIDER = "sandbox"
+CHECKOUT_PATH = "/sandbox/checkout/"
+_REFERENCE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_LINK_PATH = re.compile(r"(?:/.*)?/sandbox/checkout/(?P<reference>[^/]+)/?")
+_LINK_LABEL = re.compile(r"link:\s*", re.IGNORECASE)
+
+
+class SandboxGateway:
+    """A PaymentGateway whose checkout page is planbot's own web app (adapters.web)."""
+
+    name = PROVIDER
+
+    def __init__(self, public_url: str) -> None:
+        self.public_url = public_url.strip().rstrip("/")
+
+    def link(self, order_reference: str) -> str:
+        return f"{self.public_url}{CHECKOUT_PATH}{quote(order_reference, safe='')}"
+
+    async def create_checkout(self, request: CheckoutRequest) -> Checkout:
+        return Checkout(
+            provider=self.name,
+            link=self.link(request.order_reference),
+            provider_reference=request.order_reference,
+            expires_at=request.expires_at,
+        )
+
+    async def cancel_checkout(self, provider_reference: str) -> None:
+        """Nothing to withdraw: the page reads the order, whose own status decides."""
+
+
+class SandboxReferenceError(ValueError):
+    """Text that is neither an order reference nor a sandbox payment link."""
+
+
+def is_reference(text: str) -> bool:
+    return _REFERENCE.fullmatch(text) is not None
+
+
+def parse_order_reference(text: str) -> str:
+    """The order reference in `text`: a reference, or a whole sandbox link as a chat printed it.
+
+    Surrounding whitespace, a trailing slash and the console's "Link: " label are ignored.
+    """
+    given = text.strip()
+    if (label := _LINK_LABEL.match(given)) is not None:
+        given = given[label.end() :]
+    if is_reference(given):
+        return given
+    if not given:
+        raise SandboxReferenceError(
+            "an order reference or a sandbox payment link is needed, got nothing"
+        )
+    shown = given if len(given) <= 80 else given[:77] + "..."
+    wrong = SandboxReferenceError(
+        f"{shown!r} is neither an order reference (such as ord_0123456789abcdef) nor a "
+        f"sandbox payment link (such as http://127.0.0.1:8000/sandbox/checkout/ord_...)"
+    )
+    try:
+        parts = urlsplit(given)
+    except ValueError as exc:
+        raise wrong from exc
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise wrong
+    match = _LINK_PATH.fullmatch(parts.path)
+    if match is None:
+        raise wrong
+    reference = unquote(match["reference"])
+    if not is_reference(reference):
+        raise wrong
+    return reference
+
+
+class Outcome(StrEnum):
+    """What became of a sandbox payment (or failure) request."""
+
+    APPLIED = "applied"
+    ALREADY_PAID = "already_paid"
+    CREDITED = "credited"
+    MISMATCH = "mismatch"
+    FAILED = "failed"
+    ALREADY_FAILED = "already_failed"
+    UNKNOWN_ORDER = "unknown_order"
+    NOT_PAYABLE = "not_payable"
+
+
+# What the payer is told for each outcome (the message of a result adds the specifics).
+HEADLINES = {
+    Outcome.APPLIED: "Payment received: the order is paid and applied.",
+    Outcome.ALREADY_PAID: "This order was already paid: nothing changed.",
+    Outcome.CREDITED: "Payment received, but the order could not be applied as quoted: "
+    "the amount went to the workspace's credit balance and support was told.",
+    Outcome.MISMATCH: "Payment received, but it does not match the order: support was told.",
+    Outcome.FAILED: "The payment failed.",
+    Outcome.ALREADY_FAILED: "This order's payment had already failed: nothing changed.",
+    Outcome.UNKNOWN_ORDER: "There is no such sandbox order.",
+    Outcome.NOT_PAYABLE: "This order cannot be paid.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxResult:
+    outcome: Outcome
+    reference: str
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        """The request was handled (recorded, or recognised as a repeat); False: refused."""
+        return self.outcome not in (Outcome.UNKNOWN_ORDER, Outcome.NOT_PAYABLE)
+
+    @property
+    def headline(self) -> str:
+        return HEADLINES[self.outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutView:
+    """A sandbox order as its checkout page shows it; amounts in minor units of `currency`."""
+
+    reference: str
+    workspace_name: str
+    locale: str
+    kind: str
+    package: str
+    package_name: str
+    cycle_months: int
+    quantity: int
+    new_quantity: int
+    currency: str
+    price_per_account: int
+    total: int
+    proration: int
+    credit: int
+    balance_applied: int
+    due_now: int
+    period_start: datetime
+    period_end: datetime
+    status: str
+    close_reason: str | None
+    closed_at: datetime | None
+    expires_at: datetime
+    refusal: str | None
+
+    @property
+    def payable(self) -> bool:
+        return self.refusal is None
+
+    @property
+    def shown_status(self) -> str:
+        """The status a payer sees: a pending order past its expiry shows as expired."""
+        if self.status == OrderStatus.PENDING.value and self.refusal is not None:
+            return OrderStatus.EXPIRED.value
+        return self.status
+
+
+def payment_id(reference: str) -> str:
+    """The sandbox's payment id for an order: one per order, so a repeat is a duplicate."""
+    return f"{PROVIDER}-{reference}"
+
+
+def _refusal(order: Order, now: datetime) -> str | None:
+    """Why the order cannot be paid from the sandbox now (None: it can)."""
+    status = order.status
+    if status == OrderStatus.PAID.value:
+        return f"it was paid on {format_iso(order.closed_at or order.created_at)}"
+    if status == OrderStatus.EXPIRED.value:
+        return f"it expired ({order.close_reason or 'its payment link lapsed'})"
+    if status == OrderStatus.CANCELLED.value:
+        return f"it was cancelled ({order.close_reason or 'cancelled'})"
+    if status == OrderStatus.FAILED.value:
+        return f"its payment failed ({order.close_reason or 'payment failed'}); place a new order"
+    if status != OrderStatus.PENDING.value:
+        return f"it is {status}"
+    if order.expires_at <= now:
+        return f"its payment link expired at {format_iso(order.expires_at)}"
+    return None
+
+
+async def _find(ctx: Context, reference: str) -> tuple[Order, Workspace, Payment | None] | None:
+    """The sandbox order, its workspace and the sandbox payment already received for it."""
+    if not is_reference(reference):
+        return None
+    async with ctx.db.unit_of_work() as session:
+        row = (
+            await session.execute(
+                select(Order, Workspace)
+                .join(Workspace, Workspace.id == Order.workspace_id)
+                .where(Order.reference == reference, Order.provider == PROVIDER)
+            )
+        ).first()
+        if row is None:
+            return None
+        seen = await session.scalar(
+            select(Payment).where(
+                Payment.provider == PROVIDER, Payment.provider_payment_id == payment_id(reference)
+            )
+        )
+        return row[0], row[1], seen
+
+
+async def load_checkout(ctx: Context, reference: str) -> CheckoutView | None:
+    """The checkout page's content for a sandbox order (None: there is no such sandbox order)."""
+    found = await _find(ctx, reference)
+    if found is None:
+        return None
+    order, workspace, _ = found
+    package_name = (
+        ctx.catalog.package(order.package).name
+        if ctx.catalog.has_package(order.package)
+        else order.package
+    )
+    return CheckoutView(
+        reference=order.reference,
+        workspace_name=workspace.name,
+        locale=workspace.locale or "en",
+        kind=order.kind,
+        package=order.package,
+        package_name=package_name,
+        cycle_months=order.cycle_months,
+        quantity=order.quantity,
+        new_quantity=order.new_quantity,
+        currency=order.currency,
+        price_per_account=order.price_per_account,
+        total=order.total,
+        proration=order.proration,
+        credit=order.credit,
+        balance_applied=order.balance_applied,
+        due_now=order.due_now,
+        period_start=order.period_start,
+        period_end=order.period_end,
+        status=order.status,
+        close_reason=order.close_reason,
+        closed_at=order.closed_at,
+        expires_at=order.expires_at,
+        refusal=_refusal(order, ctx.clock.now()),
+    )
+
+
+async def complete_sandbox_payment(ctx: Context, reference: str, fail: bool) -> SandboxResult:
+    """Pay (or fail) a sandbox order through the provider path; a repeat changes nothing."""
+    found = await _find(ctx, reference)
+    if found is None:
+        return SandboxResult(
+            Outcome.UNKNOWN_ORDER, reference, f"there is no sandbox order {reference!r}"
+        )
+    order, _, seen = found
+    try:
+        if seen is not None and not fail:
+            # The sandbox pays an order once: this click repeats it, and the payment path
+            # recognises it as a duplicate.
+            repeat = await apply_payment(
+                ctx,
+                provider=PROVIDER,
+                provider_payment_id=payment_id(reference),
+                order_reference=reference,
+                amount=seen.amount,
+                currency=seen.currency,
+            )
+            note = f" ({repeat.note})" if repeat.note else ""
+            return SandboxResult(
+                Outcome.ALREADY_PAID,
+                reference,
+                f"order {reference} was already paid through the sandbox: nothing changed{note}",
+            )
+        refusal = _refusal(order, ctx.clock.now())
+        if fail:
+            return await _fail(ctx, order, refusal)
+        if refusal is not None:
+            return SandboxResult(
+                Outcome.NOT_PAYABLE, reference, f"order {reference} cannot be paid: {refusal}"
+            )
+        result = await apply_payment(
+            ctx,
+            provider=PROVIDER,
+            provider_payment_id=payment_id(reference),
+            order_reference=reference,
+            amount=order.due_now,
+            currency=order.currency,
+        )
+    except NotFound:
+        return SandboxResult(
+            Outcome.UNKNOWN_ORDER, reference, f"there is no sandbox order {reference!r}"
+        )
+    if result.duplicate:
+        return SandboxResult(
+            Outcome.ALREADY_PAID,
+            reference,
+            f"order {reference} was already paid through the sandbox: nothing changed",
+        )
+    if result.outcome == "applied":
+        return SandboxResult(
+            Outcome.APPLIED,
+            reference,
+            f"order {reference}: payment applied; {order.package} now has "
+            f"{order.new_quantity} accounts on a {order.cycle_months}-month cycle",
+        )
+    outcome = Outcome.CREDITED if result.outcome == "credited" else Outcome.MISMATCH
+    return SandboxResult(
+        outcome, reference, f"order {reference}: payment {result.outcome}: {result.note}"
+    )
+
+
+async def _fail(ctx: Context, order: Order, refusal: str | None) -> SandboxResult:
+    reference = order.reference
+    if order.status == OrderStatus.FAILED.value:
+        return SandboxResult(
+            Outcome.ALREADY_FAILED,
+            reference,
+            f"order {reference}'s payment had already failed: nothing changed",
+        )
+    if refusal is not None:
+        return SandboxResult(
+            Outcome.NOT_PAYABLE, reference, f"order {reference} cannot be failed: {refusal}"
+        )
+    recorded = await record_payment_failure(
+        ctx, provider=PROVIDER, order_reference=reference, reason="sandbox payment failed"
+    )
+    if not recorded:
+        # Another request closed the order in between.
+        return SandboxResult(
+            Outcome.NOT_PAYABLE,
+            reference,
+            f"order {reference} cannot be failed: it is no longer waiting for payment",
+        )
+    if order.kind == OrderKind.RENEWAL.value:
+        return SandboxResult(
+            Outcome.FAILED,
+            reference,
+            f"order {reference}: payment failed; the renewal stays due until "
+            f"{format_iso(order.expires_at)}",
+        )
+    return SandboxResult(Outcome.FAILED, reference, f"order {reference}: payment failed")
