@@ -7,7 +7,7 @@ an optimistic version check, and the replies leave only after the commit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +45,7 @@ class _Update:
     incoming: Incoming
     t: Translator
     actor: Actor
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 class Engine:
@@ -131,6 +132,7 @@ class Engine:
             version=conversation.version,
             chat=(update.incoming.platform, update.incoming.chat),
             conversation_key=f"{conversation.id}:{conversation.version}",
+            memo=update.memo,
         )
 
     async def _dispatch(self, update: _Update) -> list[Reply]:

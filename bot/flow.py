@@ -26,6 +26,7 @@ class Turn:
     version: int
     chat: tuple[str, str]
     conversation_key: str
+    memo: dict[str, Any] = field(default_factory=dict)
 
     def nav(self, *, back: bool = True) -> tuple[Option, ...]:
         """The Back and Cancel buttons every step offers."""

@@ -93,7 +93,9 @@ def review_lines(t: Translator, catalog: Catalog, quote: Quote) -> tuple[tuple[s
     if quote.proration:
         lines.append((t("Part of the period already passed"), "-" + money(quote.proration)))
     if quote.credit:
-        lines.append((t("Credit for the unused part of your current terms"), "-" + money(quote.credit)))
+        lines.append(
+            (t("Credit for the unused part of your current terms"), "-" + money(quote.credit))
+        )
     if quote.balance_applied:
         lines.append((t("Credit balance used"), "-" + money(quote.balance_applied)))
     lines.append((t("Due now"), money(quote.due_now)))

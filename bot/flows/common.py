@@ -6,8 +6,7 @@ from bot.flow import Turn
 from bot.render import accounts, status_label
 from bot.vocabulary import Option
 from core.errors import InvalidRequest
-from core.lifecycle import Status
-from core.services.queries import SubscriptionView, subscription_details
+from core.services.queries import SubscriptionView, held_subscriptions
 
 
 def workspace_of(turn: Turn) -> int:
@@ -17,9 +16,12 @@ def workspace_of(turn: Turn) -> int:
 
 
 async def held(turn: Turn) -> list[SubscriptionView]:
-    """Subscriptions that are Active or Try."""
-    details = await subscription_details(turn.services, turn.actor, workspace_of(turn))
-    return [v for v in details.subscriptions if v.status is not Status.INACTIVE]
+    """Subscriptions that are Active or Try, read once per update."""
+    cached = turn.memo.get("held")
+    if cached is None:
+        cached = await held_subscriptions(turn.services, turn.actor, workspace_of(turn))
+        turn.memo["held"] = cached
+    return list(cached)
 
 
 def subscription_options(turn: Turn, views: list[SubscriptionView]) -> tuple[Option, ...]:

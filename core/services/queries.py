@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -99,6 +100,28 @@ def view(ctx: Context, sub: Subscription) -> SubscriptionView:
     )
 
 
+async def held_subscriptions(
+    ctx: Context, actor: Actor, workspace_id: int
+) -> list[SubscriptionView]:
+    """The Active and Try subscriptions, without the workspace's balance (one query fewer)."""
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
+        subs = await session.scalars(
+            select(Subscription).where(
+                Subscription.workspace_id == workspace_id,
+                Subscription.state != SubscriptionState.INACTIVE.value,
+            )
+        )
+        return _ordered(ctx, subs)
+
+
+def _ordered(ctx: Context, subs: Iterable[Subscription]) -> list[SubscriptionView]:
+    rank = {p.code: p.rank for p in ctx.catalog.packages}
+    return sorted(
+        (view(ctx, s) for s in subs if s.package in rank), key=lambda v: rank[v.package.code]
+    )
+
+
 async def subscription_details(ctx: Context, actor: Actor, workspace_id: int) -> Details:
     async with ctx.db.unit_of_work() as session:
         await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
@@ -106,10 +129,7 @@ async def subscription_details(ctx: Context, actor: Actor, workspace_id: int) ->
         subs = await session.scalars(
             select(Subscription).where(Subscription.workspace_id == workspace_id)
         )
-        rank = {p.code: p.rank for p in ctx.catalog.packages}
-        views = sorted(
-            (view(ctx, s) for s in subs if s.package in rank), key=lambda v: rank[v.package.code]
-        )
+        views = _ordered(ctx, subs)
         return Details(
             workspace.id,
             workspace.name,

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints a table of figure, value, target and ratio."""

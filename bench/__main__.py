@@ -1,0 +1,18 @@
+"""Run every benchmark: `python -m bench` (add --quick for a short run)."""
+
+from __future__ import annotations
+
+import platform
+import sys
+
+from bench import engine_step
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
+          f"Python {platform.python_version()}")
+    engine_step.main(quick)
+
+
+main()
