@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NoReturn
 
-from adapters.runner import announce, run
+from adapters.console import open_chat
+from adapters.runner import NotAvailable, announce, run
 from adapters.sandbox import (
     SandboxReferenceError,
     SandboxResult,
@@ -80,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply the migrations")
 
     commands.add_parser("run", help="start planbot as configured")
+
+    chat = commands.add_parser("chat", help="the console chat on stdin/stdout")
+    chat.add_argument("--workspace", required=True, help="workspace name (made if missing)")
+    chat.add_argument("--user", required=True, help="your user id (made if missing)")
+    chat.add_argument("--role", choices=("admin", "member", "staff"), default="admin")
+    chat.add_argument("--lang", choices=("en", "vi"), default="en")
     commands.add_parser("serve", help="serve the web app only (PLANBOT_HOST:PLANBOT_PORT)")
 
     sandbox = commands.add_parser("sandbox", help="sandbox payment provider")
@@ -183,6 +190,35 @@ def cmd_run(_: argparse.Namespace) -> int:
     return run()
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    for name in ("workspace", "user"):
+        value = getattr(args, name)
+        if not value.strip() or len(value) > 60:
+            raise UsageError(f"planbot chat: error: --{name} needs 1 to 60 characters")
+    settings = load_settings()
+    upgrade(settings.DATABASE_URL)
+    announce(settings)
+
+    async def go() -> None:
+        ctx = build_context(settings)
+        try:
+            chat = await open_chat(
+                ctx,
+                workspace=args.workspace.strip(),
+                user=args.user.strip(),
+                role=args.role,
+                language=args.lang,
+                support_staff=settings.support_staff,
+            )
+            await chat.run(sys.stdin)
+        finally:
+            await ctx.db.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(go())
+    return 0
+
+
 def cmd_serve(_: argparse.Namespace) -> int:
     settings = load_settings()
     upgrade(settings.DATABASE_URL)
@@ -227,6 +263,7 @@ HANDLERS = {
     "tick": cmd_tick,
     "db": cmd_db_upgrade,
     "run": cmd_run,
+    "chat": cmd_chat,
     "serve": cmd_serve,
     "sandbox": cmd_sandbox_pay,
 }
@@ -239,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    except (DomainError, CatalogError, SettingsError, DatabaseUrlError) as exc:
+    except (DomainError, CatalogError, SettingsError, DatabaseUrlError, NotAvailable) as exc:
         print(f"planbot: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

@@ -1,4 +1,5 @@
-"""`planbot run`: migrate, then keep the time-driven sweep running until interrupted."""
+"""`planbot run`: migrate, then start what is configured (with no credentials: the console
+chat, the local web server for the sandbox checkout, and the sweep)."""
 
 from __future__ import annotations
 
@@ -6,46 +7,110 @@ import asyncio
 import contextlib
 import logging
 import sys
+from typing import TextIO
 
+import uvicorn
+from sqlalchemy.engine import make_url
+
+from adapters.console import open_chat
 from adapters.settings import Settings, load_settings
+from adapters.web import create_app
 from adapters.wiring import build_context
 from core.clock import format_iso
+from core.db import normalize_url
 from core.migrate import upgrade
+from core.services.context import Context
 from core.services.sweep import sweep
 
 log = logging.getLogger("planbot")
 SWEEP_EVERY_SECONDS = 60
+DEMO_WORKSPACE, DEMO_USER = "demo", "you"
+
+
+class NotAvailable(Exception):
+    """A configured adapter that this build cannot start."""
 
 
 def announce(settings: Settings) -> None:
-    """Say what is running, and say loudly when the clock is frozen."""
+    """Say what is running (without secrets), and say loudly when the clock is frozen."""
     if settings.PLANBOT_CLOCK is not None:
         print(
             f"PLANBOT_CLOCK is set: planbot's clock is frozen at "
             f"{format_iso(settings.PLANBOT_CLOCK)}",
             file=sys.stderr,
         )
-    print(f"planbot: database {settings.DATABASE_URL}", file=sys.stderr)
+    safe = make_url(normalize_url(settings.DATABASE_URL)).render_as_string(hide_password=True)
+    print(f"planbot: database {safe}", file=sys.stderr)
 
 
-async def sweep_forever(settings: Settings) -> None:
+async def sweep_forever(ctx: Context) -> None:
+    while True:
+        report = await sweep(ctx)
+        if report.counts:
+            log.info("sweep: %s", dict(report.counts))
+        await asyncio.sleep(SWEEP_EVERY_SECONDS)
+
+
+async def console_mode(settings: Settings, source: TextIO) -> None:
+    """The whole product in this terminal, with the sandbox checkout page beside it."""
     ctx = build_context(settings)
+    config = uvicorn.Config(
+        create_app(ctx),
+        host=settings.PLANBOT_HOST,
+        port=settings.PLANBOT_PORT,
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    web = asyncio.create_task(server.serve())
+    sweeper = asyncio.create_task(sweep_forever(ctx))
+    chat = await open_chat(
+        ctx,
+        workspace=DEMO_WORKSPACE,
+        user=DEMO_USER,
+        role="admin",
+        language="en",
+        support_staff=settings.support_staff,
+    )
+    print(
+        f"planbot console: workspace '{DEMO_WORKSPACE}', you are its billing admin.\n"
+        f"Payment links open the sandbox checkout at {settings.public_url}.\n"
+        "Type /help for the commands; end with Ctrl-D.",
+        flush=True,
+    )
     try:
-        while True:
-            report = await sweep(ctx)
-            if report.counts:
-                log.info("sweep: %s", dict(report.counts))
-            await asyncio.sleep(SWEEP_EVERY_SECONDS)
+        await chat.run(source)
     finally:
+        server.should_exit = True
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        await web
         await ctx.db.dispose()
+
+
+def check_platforms(settings: Settings) -> None:
+    configured = [
+        name
+        for name, value in (
+            ("TELEGRAM_BOT_TOKEN", settings.TELEGRAM_BOT_TOKEN),
+            ("SLACK_BOT_TOKEN", settings.SLACK_BOT_TOKEN),
+            ("SLACK_APP_TOKEN", settings.SLACK_APP_TOKEN),
+        )
+        if value
+    ]
+    if configured:
+        raise NotAvailable(
+            f"{', '.join(configured)} is set, but this build has only the console chat; "
+            "unset it to run the console"
+        )
 
 
 def run() -> int:
     settings = load_settings()
+    check_platforms(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     upgrade(settings.DATABASE_URL)
     announce(settings)
-    print("planbot: the sweep runs every minute; press Ctrl-C to stop", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(sweep_forever(settings))
+        asyncio.run(console_mode(settings, sys.stdin))
     return 0

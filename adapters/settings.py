@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     STRIPE_SECRET_KEY: str | None = None
     STRIPE_WEBHOOK_SECRET: str | None = None
     STRIPE_API_BASE: str = "https://api.stripe.com"
-    PLANBOT_PUBLIC_URL: str = "http://127.0.0.1:8000"
+    PLANBOT_PUBLIC_URL: str | None = None
     PLANBOT_CATALOG: str | None = None
     PLANBOT_SUPPORT_STAFF: str = ""
     PLANBOT_HOST: str = "127.0.0.1"
@@ -48,6 +48,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return parse_iso(value)
         return value
+
+    @property
+    def public_url(self) -> str:
+        """Where people reach the web app; by default the local server itself."""
+        if self.PLANBOT_PUBLIC_URL:
+            return self.PLANBOT_PUBLIC_URL.rstrip("/")
+        return f"http://{self.PLANBOT_HOST}:{self.PLANBOT_PORT}"
 
     @property
     def support_staff(self) -> frozenset[str]:

@@ -18,6 +18,6 @@ def build_context(settings: Settings) -> Context:
         catalog=load_catalog(settings.PLANBOT_CATALOG),
         clock=clock,
         # The sandbox is the payment provider unless a real one is configured.
-        gateway=SandboxGateway(settings.PLANBOT_PUBLIC_URL),
+        gateway=SandboxGateway(settings.public_url),
         notifier=OutboxNotifier(db, clock),
     )

@@ -218,7 +218,8 @@ async def _expire_orders(ctx: Context, now: datetime, report: SweepReport) -> No
                 now,
                 "quote validity ended",
             )
-        report.counts["order.expired"] += len(expired)
+        if expired:
+            report.counts["order.expired"] += len(expired)
     if ctx.gateway is not None:
         for order in expired:
             if order.provider_reference:
