@@ -95,13 +95,19 @@ class Engine:
             locale, zone = None, "UTC"
         else:
             conversation, locale, zone = row
+            if (
+                incoming.workspace_id is not None
+                and incoming.workspace_id != conversation.workspace_id
+            ):
+                conversation.workspace_id = incoming.workspace_id
+                locale, zone = None, "UTC"
         language = conversation.language or locale or language_of(incoming.locale)
         t = Translator(language, zone or "UTC")
         return _Update(session, conversation, incoming, t, self.actor(incoming))
 
     async def _create(self, session: AsyncSession, incoming: Incoming) -> Conversation:
-        workspace_id = None
-        if incoming.workspace is not None:
+        workspace_id = incoming.workspace_id
+        if workspace_id is None and incoming.workspace is not None:
             workspace_id = await session.scalar(
                 select(Workspace.id).where(
                     Workspace.platform == incoming.platform,

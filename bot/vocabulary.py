@@ -27,6 +27,8 @@ class Incoming:
     command: str | None = None
     argument: str = ""
     display_name: str | None = None
+    workspace_id: int | None = None
+    """Set by adapters that already know the workspace; it wins over `workspace`."""
 
 
 @dataclass(frozen=True, slots=True)
