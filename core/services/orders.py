@@ -14,7 +14,7 @@ from core.access import Action, Actor
 from core.errors import Conflict, InvalidRequest, PaymentProviderError
 from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
 from core.ports import CheckoutRequest
-from core.pricing import Quote, QuoteKind, Terms, check_terms, quote
+from core.pricing import Quote, QuoteKind, RunningPeriod, Terms, check_terms, quote
 from core.services.context import Context, audit, authorize, get_subscription, get_workspace
 from core.services.fulfilment import fulfil, subscription_for_package
 
@@ -40,6 +40,16 @@ def new_reference() -> str:
     return "ord_" + secrets.token_hex(8)
 
 
+def _running(sub: Subscription | None, at: datetime) -> RunningPeriod | None:
+    """The paid period running now; an Active one whose period ended is overdue and refused."""
+    if sub is None:
+        return None
+    current = lifecycle.running_period(sub, at)
+    if current is None and sub.state == SubscriptionState.ACTIVE.value:
+        raise Conflict("This subscription's renewal is overdue: pay it before changing it.")
+    return current
+
+
 async def _base(
     session: AsyncSession,
     ctx: Context,
@@ -54,12 +64,11 @@ async def _base(
     base = target
     if subscription_id is not None:
         base = await get_subscription(session, workspace_id, subscription_id)
-    current = None if base is None else lifecycle.running_period(base, at)
-    if base is not None and base.state == SubscriptionState.ACTIVE.value and current is None:
-        raise Conflict("This subscription's renewal is overdue: pay it before changing it.")
-    if current is None:
-        base = target
-    elif (
+    current = _running(base, at)
+    if current is None and base is not target:
+        base = target  # a Try or Inactive row named: this is a purchase of the package asked for
+        current = _running(base, at)
+    if current is not None and (
         base is not None
         and target is not None
         and target.id != base.id
