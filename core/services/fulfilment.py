@@ -53,9 +53,9 @@ async def stale_reason(
         return None
     if base is None or base.terms_version != order.base_version:
         return "the subscription changed after the quote"
-    if order.kind == OrderKind.RENEWAL.value:
-        return None if base.grace_until is not None else "the renewal is no longer due"
-    if lifecycle.running_period(base, at) is None:
+    if order.kind == OrderKind.RENEWAL.value and base.grace_until is None:
+        return "the renewal is no longer due"
+    if order.kind != OrderKind.RENEWAL.value and lifecycle.running_period(base, at) is None:
         return "the period the quote was based on is no longer running"
     if (
         target is not None

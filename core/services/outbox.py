@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from core.clock import Clock
 from core.db import Database
-from core.model import OutboxNotice
+from core.model import OutboxNotice, Workspace
 from core.ports import Notice
 
 
@@ -51,4 +53,56 @@ async def take_notices(db: Database, clock: Clock, platform: str, chat_id: str) 
             row.delivered_at = now
         return [
             Notice(r.kind, r.workspace_id, r.chat_platform, r.chat_id, dict(r.data)) for r in rows
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingNotice:
+    """A notice taken for delivery, with the language and zone of its workspace."""
+
+    notice: Notice
+    locale: str | None
+    timezone: str
+
+
+async def take_platform_notices(
+    db: Database, clock: Clock, platform: str, limit: int = 100
+) -> list[PendingNotice]:
+    """Undelivered notices for every chat of one platform, oldest first, marked delivered.
+
+    Delivery is at most once: a notice taken here is not offered again, whatever happens next.
+    """
+    async with db.unit_of_work() as session:
+        stmt = (
+            select(OutboxNotice)
+            .where(
+                OutboxNotice.chat_platform == platform,
+                OutboxNotice.delivered_at.is_(None),
+            )
+            .order_by(OutboxNotice.id)
+            .limit(limit)
+        )
+        if db.is_postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(await session.scalars(stmt))
+        if not rows:
+            return []
+        now = clock.now()
+        for row in rows:
+            row.delivered_at = now
+        ids = {r.workspace_id for r in rows}
+        places = {
+            wid: (locale, zone)
+            for wid, locale, zone in await session.execute(
+                select(Workspace.id, Workspace.locale, Workspace.timezone).where(
+                    Workspace.id.in_(ids)
+                )
+            )
+        }
+        return [
+            PendingNotice(
+                Notice(r.kind, r.workspace_id, r.chat_platform, r.chat_id, dict(r.data)),
+                *places.get(r.workspace_id, (None, "UTC")),
+            )
+            for r in rows
         ]

@@ -68,14 +68,14 @@ async def sweep(ctx: Context, at: datetime | None = None, batch_size: int = 500)
             batch = list(await session.scalars(stmt))
             for sub in batch:
                 await _step(ctx, session, sub, now, report, notices, renewals)
-            requests = [
-                checkout_request(ctx, order, "")
+            checkouts = [
+                (order, checkout_request(ctx, order, ""))
                 for order in renewals
                 if order.status == OrderStatus.PENDING.value
             ]
         await ctx.send(notices)
         if ctx.gateway is not None:
-            for order, request in zip(renewals, requests, strict=False):
+            for order, request in checkouts:
                 await attach_checkout(ctx, order, request)
         if not batch:
             break
@@ -146,6 +146,11 @@ async def _renewal_order(
     """P8: the terms then in force, the balance applied, grace until paid (or paid by balance)."""
     assert sub.period_end is not None and sub.anchor_at is not None
     terms = lifecycle.renewal_terms(sub)
+    if terms.package != sub.package and await _held_elsewhere(session, sub, terms.package):
+        # The package scheduled for this renewal became active on its own meanwhile: one
+        # subscription per package, so the current terms renew and the schedule is dropped.
+        terms = sub.terms
+        sub.scheduled_package = sub.scheduled_quantity = sub.scheduled_cycle_months = None
     price = price_per_account(ctx.catalog, terms.package, terms.cycle_months).minor
     total = price * terms.quantity
     workspace = await get_workspace(session, sub.workspace_id, lock=True)
@@ -187,6 +192,18 @@ async def _renewal_order(
         order.provider = "balance"
         await fulfil(session, order, workspace, now, SYSTEM)
     return order
+
+
+async def _held_elsewhere(session: AsyncSession, sub: Subscription, package: str) -> bool:
+    other = await session.scalar(
+        select(Subscription.id).where(
+            Subscription.workspace_id == sub.workspace_id,
+            Subscription.package == package,
+            Subscription.state == SubscriptionState.ACTIVE.value,
+            Subscription.id != sub.id,
+        )
+    )
+    return other is not None
 
 
 async def _last_chat(session: AsyncSession, subscription_id: int) -> tuple[str | None, str | None]:
