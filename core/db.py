@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -84,6 +85,7 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._current: ContextVar[AsyncSession | None] = ContextVar(
             f"planbot-uow-{id(self)}", default=None
         )
@@ -103,12 +105,16 @@ class Database:
         if joined is not None:
             yield joined
             return
-        async with self._sessions() as session, session.begin():
+        async with self._turn(), self._sessions() as session, session.begin():
             token = self._current.set(session)
             try:
                 yield session
             finally:
                 self._current.reset(token)
+
+    def _turn(self) -> AbstractAsyncContextManager[object]:
+        """On SQLite, units of work of this process queue here instead of in busy-wait sleeps."""
+        return self._writer if self._writer is not None else nullcontext()
 
     @property
     def in_unit_of_work(self) -> bool:
