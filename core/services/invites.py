@@ -159,3 +159,10 @@ async def current_workspace(ctx: Context, actor: Actor) -> int | None:
             .limit(1)
         )
         return None if found is None else int(found)
+
+
+async def require_owner(ctx: Context, actor: Actor, workspace_id: int) -> None:
+    """Refuse early (before asking anything) when `actor` cannot invite into the workspace."""
+    async with ctx.db.unit_of_work() as session:
+        if await role_of(session, workspace_id, actor) != Role.OWNER.value:
+            raise NotAllowed("Only the workspace owner can invite people.")
