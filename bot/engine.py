@@ -33,6 +33,10 @@ COMMAND_FLOWS = {
     "resume": "resume",
     "trial": "trial",
     "withdraw": "withdraw",
+    # Registered only by platforms whose users join workspaces (bot.flows.workspace).
+    "workspace": "workspace",
+    "join": "join",
+    "invite": "invite",
 }
 
 
