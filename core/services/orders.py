@@ -15,6 +15,7 @@ from core.errors import Conflict, InvalidRequest, PaymentProviderError
 from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
 from core.ports import CheckoutRequest
 from core.pricing import Quote, QuoteKind, RunningPeriod, Terms, check_terms, quote
+from core.services.changes import subscription_change
 from core.services.context import Context, audit, authorize, get_subscription, get_workspace
 from core.services.fulfilment import fulfil, subscription_for_package
 
@@ -293,21 +294,15 @@ async def schedule_downgrade(
 async def withdraw_scheduled_change(
     ctx: Context, actor: Actor, workspace_id: int, subscription_id: int
 ) -> None:
-    now = ctx.clock.now()
-    async with ctx.db.unit_of_work() as session:
-        await authorize(session, workspace_id, actor, Action.BUY)
-        sub = await get_subscription(session, workspace_id, subscription_id, lock=True)
+    async with subscription_change(
+        ctx,
+        actor,
+        workspace_id,
+        subscription_id,
+        permission=Action.BUY,
+        action="subscription.withdraw_downgrade",
+    ) as change:
+        sub = change.subscription
         if sub.scheduled_package is None:
             raise InvalidRequest("There is no scheduled change to withdraw.")
-        before = lifecycle.snapshot(sub)
         sub.scheduled_package = sub.scheduled_quantity = sub.scheduled_cycle_months = None
-        audit(
-            session,
-            at=now,
-            workspace_id=workspace_id,
-            subscription_id=sub.id,
-            actor=actor,
-            action="subscription.withdraw_downgrade",
-            before=before,
-            after=lifecycle.snapshot(sub),
-        )

@@ -19,7 +19,8 @@ from core.model import (
     TrialUse,
 )
 from core.pricing import Terms, check_terms
-from core.services.context import Context, audit, authorize, get_subscription
+from core.services.changes import subscription_change
+from core.services.context import Context, audit, authorize
 from core.services.fulfilment import subscription_for_package
 
 
@@ -94,31 +95,25 @@ async def unsubscribe(
 ) -> Subscription:
     """Cancel at period end; a trial or an overdue renewal ends now."""
     _require_reason(actor, reason)
-    now = ctx.clock.now()
-    async with ctx.db.unit_of_work() as session:
-        await authorize(session, workspace_id, actor, Action.UNSUBSCRIBE)
-        sub = await get_subscription(session, workspace_id, subscription_id, lock=True)
-        before = lifecycle.snapshot(sub)
+    async with subscription_change(
+        ctx,
+        actor,
+        workspace_id,
+        subscription_id,
+        permission=Action.UNSUBSCRIBE,
+        action="subscription.unsubscribe",
+        reason=reason,
+    ) as change:
+        sub = change.subscription
         if sub.state == SubscriptionState.INACTIVE.value:
             raise Conflict("This subscription is not active.")
         if sub.cancel_at_period_end:
             raise Conflict("This subscription is already set to end.")
-        if lifecycle.running_period(sub, now) is not None:
+        if lifecycle.running_period(sub, change.now) is not None:
             sub.cancel_at_period_end = True
         else:
             lifecycle.deactivate(sub, InactiveReason.CANCELLED)
-            await cancel_open_orders(session, sub.id, now, "unsubscribed")
-        audit(
-            session,
-            at=now,
-            workspace_id=workspace_id,
-            subscription_id=sub.id,
-            actor=actor,
-            action="subscription.unsubscribe",
-            before=before,
-            after=lifecycle.snapshot(sub),
-            reason=reason,
-        )
+            await cancel_open_orders(change.session, sub.id, change.now, "unsubscribed")
         return sub
 
 
@@ -131,23 +126,17 @@ async def resume(
 ) -> Subscription:
     """Take an unsubscribe back while the period still runs."""
     _require_reason(actor, reason)
-    now = ctx.clock.now()
-    async with ctx.db.unit_of_work() as session:
-        await authorize(session, workspace_id, actor, Action.UNSUBSCRIBE)
-        sub = await get_subscription(session, workspace_id, subscription_id, lock=True)
-        if not sub.cancel_at_period_end or lifecycle.running_period(sub, now) is None:
+    async with subscription_change(
+        ctx,
+        actor,
+        workspace_id,
+        subscription_id,
+        permission=Action.UNSUBSCRIBE,
+        action="subscription.resume",
+        reason=reason,
+    ) as change:
+        sub = change.subscription
+        if not sub.cancel_at_period_end or lifecycle.running_period(sub, change.now) is None:
             raise Conflict("Only a subscription set to end at its period end can be resumed.")
-        before = lifecycle.snapshot(sub)
         sub.cancel_at_period_end = False
-        audit(
-            session,
-            at=now,
-            workspace_id=workspace_id,
-            subscription_id=sub.id,
-            actor=actor,
-            action="subscription.resume",
-            before=before,
-            after=lifecycle.snapshot(sub),
-            reason=reason,
-        )
         return sub

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 from core import lifecycle
 from core.access import Action, Actor
 from core.errors import Conflict, InvalidRequest
 from core.model import InactiveReason, Subscription, SubscriptionState
-from core.services.context import Context, audit, authorize, get_subscription
+from core.services.changes import Change, subscription_change
+from core.services.context import Context
 from core.services.subscriptions import cancel_open_orders
 
 
@@ -23,27 +25,14 @@ async def extend_trial(
 ) -> Subscription:
     if not 1 <= days <= 365:
         raise InvalidRequest("Extend a trial by 1 to 365 days.")
-    reason = _reason(reason)
-    now = ctx.clock.now()
-    async with ctx.db.unit_of_work() as session:
-        await authorize(session, workspace_id, staff, Action.SUPPORT)
-        sub = await get_subscription(session, workspace_id, subscription_id, lock=True)
+    async with _support_change(
+        ctx, staff, workspace_id, subscription_id, "extend_trial", reason
+    ) as change:
+        sub = change.subscription
         if sub.state != SubscriptionState.TRIAL.value or sub.trial_ends_at is None:
             raise Conflict("Only a running trial can be extended.")
-        before = lifecycle.snapshot(sub)
         sub.trial_ends_at += timedelta(days=days)
         lifecycle.refresh_due_at(sub)
-        audit(
-            session,
-            at=now,
-            workspace_id=workspace_id,
-            subscription_id=sub.id,
-            actor=staff,
-            action="support.extend_trial",
-            before=before,
-            after=lifecycle.snapshot(sub),
-            reason=reason,
-        )
         return sub
 
 
@@ -51,27 +40,14 @@ async def cancel_now(
     ctx: Context, staff: Actor, workspace_id: int, subscription_id: int, reason: str
 ) -> Subscription:
     """Immediate cancellation; a refund, if any, goes through the payment provider separately."""
-    reason = _reason(reason)
-    now = ctx.clock.now()
-    async with ctx.db.unit_of_work() as session:
-        await authorize(session, workspace_id, staff, Action.SUPPORT)
-        sub = await get_subscription(session, workspace_id, subscription_id, lock=True)
+    async with _support_change(
+        ctx, staff, workspace_id, subscription_id, "cancel_now", reason
+    ) as change:
+        sub = change.subscription
         if sub.state == SubscriptionState.INACTIVE.value:
             raise Conflict("This subscription is already inactive.")
-        before = lifecycle.snapshot(sub)
         lifecycle.deactivate(sub, InactiveReason.CANCELLED)
-        await cancel_open_orders(session, sub.id, now, "cancelled by support")
-        audit(
-            session,
-            at=now,
-            workspace_id=workspace_id,
-            subscription_id=sub.id,
-            actor=staff,
-            action="support.cancel_now",
-            before=before,
-            after=lifecycle.snapshot(sub),
-            reason=reason,
-        )
+        await cancel_open_orders(change.session, sub.id, change.now, "cancelled by support")
         return sub
 
 
@@ -79,11 +55,10 @@ async def grant_accounts(
     ctx: Context, staff: Actor, workspace_id: int, subscription_id: int, delta: int, reason: str
 ) -> Subscription:
     """Add (or with a negative delta, remove) accounts without charge."""
-    reason = _reason(reason)
-    now = ctx.clock.now()
-    async with ctx.db.unit_of_work() as session:
-        await authorize(session, workspace_id, staff, Action.SUPPORT)
-        sub = await get_subscription(session, workspace_id, subscription_id, lock=True)
+    async with _support_change(
+        ctx, staff, workspace_id, subscription_id, "grant_accounts", reason
+    ) as change:
+        sub = change.subscription
         package = ctx.catalog.package(sub.package)
         new_quantity = sub.quantity + delta
         if delta == 0 or not package.min_quantity <= new_quantity <= package.max_quantity:
@@ -95,17 +70,19 @@ async def grant_accounts(
             )
         if sub.state == SubscriptionState.INACTIVE.value:
             raise Conflict("Accounts can only be granted on an Active or Try subscription.")
-        before = lifecycle.snapshot(sub)
         lifecycle.add_accounts(sub, new_quantity)
-        audit(
-            session,
-            at=now,
-            workspace_id=workspace_id,
-            subscription_id=sub.id,
-            actor=staff,
-            action="support.grant_accounts",
-            before=before,
-            after=lifecycle.snapshot(sub),
-            reason=reason,
-        )
         return sub
+
+
+def _support_change(
+    ctx: Context, staff: Actor, workspace_id: int, subscription_id: int, what: str, reason: str
+) -> AbstractAsyncContextManager[Change]:
+    return subscription_change(
+        ctx,
+        staff,
+        workspace_id,
+        subscription_id,
+        permission=Action.SUPPORT,
+        action=f"support.{what}",
+        reason=_reason(reason),
+    )
