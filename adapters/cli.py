@@ -221,13 +221,23 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_serve(_: argparse.Namespace) -> int:
     settings = load_settings()
+    if settings.TELEGRAM_BOT_TOKEN and not settings.TELEGRAM_WEBHOOK_SECRET:
+        raise UsageError(
+            "planbot serve: error: TELEGRAM_WEBHOOK_SECRET is required to serve the Telegram "
+            "webhook (or unset TELEGRAM_BOT_TOKEN)"
+        )
     upgrade(settings.DATABASE_URL)
     announce(settings)
 
     async def go() -> None:
         ctx = build_context(settings)
         try:
-            await serve(ctx, settings.PLANBOT_HOST, settings.PLANBOT_PORT)
+            if settings.TELEGRAM_BOT_TOKEN:
+                from adapters.telegram.modes import webhook_mode
+
+                await webhook_mode(ctx, settings)
+            else:
+                await serve(ctx, settings.PLANBOT_HOST, settings.PLANBOT_PORT)
         finally:
             await ctx.db.dispose()
 

@@ -89,10 +89,10 @@ async def console_mode(settings: Settings, source: TextIO) -> None:
 
 
 def check_platforms(settings: Settings) -> None:
+    """Telegram runs when its token is set; platforms this build lacks are refused."""
     configured = [
         name
         for name, value in (
-            ("TELEGRAM_BOT_TOKEN", settings.TELEGRAM_BOT_TOKEN),
             ("SLACK_BOT_TOKEN", settings.SLACK_BOT_TOKEN),
             ("SLACK_APP_TOKEN", settings.SLACK_APP_TOKEN),
         )
@@ -100,8 +100,8 @@ def check_platforms(settings: Settings) -> None:
     ]
     if configured:
         raise NotAvailable(
-            f"{', '.join(configured)} is set, but this build has only the console chat; "
-            "unset it to run the console"
+            f"{', '.join(configured)} is set, but this build has only the console chat and "
+            "Telegram; unset it to run"
         )
 
 
@@ -112,5 +112,20 @@ def run() -> int:
     upgrade(settings.DATABASE_URL)
     announce(settings)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(console_mode(settings, sys.stdin))
+        if settings.TELEGRAM_BOT_TOKEN:
+            asyncio.run(telegram_mode(settings))
+        else:
+            asyncio.run(console_mode(settings, sys.stdin))
     return 0
+
+
+async def telegram_mode(settings: Settings) -> None:
+    """The bot on Telegram by long polling, with the web app and the sweep beside it."""
+    from adapters.telegram.modes import polling_mode
+
+    ctx = build_context(settings)
+    sweeper = asyncio.create_task(sweep_forever(ctx))
+    try:
+        await polling_mode(ctx, settings, [sweeper])
+    finally:
+        await ctx.db.dispose()

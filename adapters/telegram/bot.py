@@ -1,0 +1,228 @@
+"""Updates in, engine calls, replies out: one conversation per person per chat, any process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from adapters.telegram.delivery import edit, remove_keyboard, send, with_retry
+from adapters.telegram.render import Outbound, compose, decode_tap
+from bot import telegram_texts as texts
+from bot.engine import Engine
+from bot.flows import all_flows
+from bot.flows.workspace import workspace_flows
+from bot.i18n import LANGUAGES, Translator, language_of
+from bot.notices import notice_text
+from bot.vocabulary import Incoming, Text
+from core.access import Actor
+from core.services.context import Context
+from core.services.invites import current_workspace
+from core.services.outbox import take_platform_notices
+
+PLATFORM = "telegram"
+log = logging.getLogger("planbot.telegram")
+GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where an update came from, and the menu message a tap was made on."""
+
+    chat_id: int
+    user_id: int
+    is_group: bool
+    message_id: int | None = None
+
+
+class TelegramBot:
+    """planbot on Telegram over a PTB Application (no ConversationHandler, no persistence)."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        *,
+        support_staff: frozenset[str] = frozenset(),
+    ) -> None:
+        self.ctx = ctx
+        self.application = application
+        flows = {**all_flows(), **workspace_flows(self.deep_link)}
+        self.engine = Engine(ctx, flows, support_staff=support_staff)
+        application.add_handler(TypeHandler(Update, self._on_update))
+        application.add_error_handler(self._on_error)
+        self._started = False
+        self._start_lock = asyncio.Lock()
+
+    @property
+    def username(self) -> str:
+        return str(self.application.bot.username)
+
+    def deep_link(self, payload: str = "") -> str:
+        return f"https://t.me/{self.username}" + (f"?start={payload}" if payload else "")
+
+    async def initialize(self) -> None:
+        """Connect once (getMe) and register the command menu in every language."""
+        async with self._start_lock:
+            if self._started:
+                return
+            await self.application.initialize()
+            await self.register_commands()
+            self._started = True
+
+    async def register_commands(self) -> None:
+        bot = self.application.bot
+        for language in (None, *LANGUAGES):
+            t = Translator(language or "en")
+            commands = [BotCommand(name, text) for name, text in texts.command_menu(t)]
+            await with_retry(partial(bot.set_my_commands, commands, language_code=language))
+
+    # --- updates --------------------------------------------------------------------------
+
+    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if isinstance(update, Update):
+            await self.handle(update)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("update failed: %r", context.error, exc_info=context.error)
+
+    async def handle(self, update: Update) -> None:
+        query = update.callback_query
+        if query is not None:
+            # Answer at once: the button stops spinning whatever happens next.
+            with contextlib.suppress(TelegramError):
+                await with_retry(query.answer)
+        incoming, where = await self.incoming(update)
+        if incoming is None or where is None:
+            return
+        t = Translator(language_of(incoming.locale))
+        try:
+            replies = await self.engine.handle(incoming)
+        except Exception:
+            log.exception("the engine failed on update %s", update.update_id)
+            await self.deliver(where, t, _texts(texts.failed(t)))
+            return
+        await self.deliver(where, t, compose(replies))
+
+    async def incoming(self, update: Update) -> tuple[Incoming | None, Where | None]:
+        """The neutral update, or None for what planbot does not answer."""
+        user, chat = update.effective_user, update.effective_chat
+        if user is None or chat is None or user.is_bot:
+            return None, None
+        is_group = chat.type in GROUPS
+        actor = Actor(PLATFORM, str(user.id))
+        base = Incoming(
+            PLATFORM,
+            None,
+            str(chat.id),
+            str(user.id),
+            locale=user.language_code or "en",
+            display_name=user.full_name,
+            workspace_id=await current_workspace(self.ctx, actor),
+        )
+        query = update.callback_query
+        if query is not None:
+            message_id = query.message.message_id if query.message is not None else None
+            where = Where(chat.id, user.id, is_group, message_id)
+            return replace(base, tap=decode_tap(query.data)), where
+        message = update.message
+        where = Where(chat.id, user.id, is_group)
+        if message is None or message.text is None:
+            if message is not None and not is_group:
+                t = Translator(language_of(base.locale))
+                await self.deliver(where, t, _texts(texts.not_understood(t)))
+            return None, None
+        text = message.text.strip()
+        if not text.startswith("/"):
+            if is_group and not self._addressed(update):
+                return None, None
+            return replace(base, text=text[:4096]), where
+        head, _, argument = text[1:].partition(" ")
+        name, _, addressee = head.partition("@")
+        if addressee and addressee.lower() != (self.username or "").lower():
+            return None, None  # a command for another bot in the group
+        name = name.lower()
+        if name == "start":
+            if argument.strip():
+                return replace(base, command="join", argument=argument.strip()), where
+            if base.workspace_id is None:
+                return replace(base, command="workspace"), where
+        return replace(base, command=name, argument=argument), where
+
+    def _addressed(self, update: Update) -> bool:
+        """In a group, plain text is for planbot only as a reply to one of its messages."""
+        message = update.message
+        replied = message.reply_to_message if message is not None else None
+        author = replied.from_user if replied is not None else None
+        return author is not None and author.id == self.application.bot.id
+
+    # --- replies --------------------------------------------------------------------------
+
+    async def deliver(self, where: Where, t: Translator, messages: list[Outbound]) -> None:
+        """Edit the tapped menu with the first message, send the rest; links go privately."""
+        bot = self.application.bot
+        for n, message in enumerate(messages):
+            if message.link and where.is_group:
+                await self._private_link(where, t, message)
+                if n == 0 and where.message_id is not None:
+                    await remove_keyboard(bot, where.chat_id, where.message_id)
+                continue
+            if (
+                n == 0
+                and where.message_id is not None
+                and await edit(bot, where.chat_id, where.message_id, message)
+            ):
+                continue
+            try:
+                await send(bot, where.chat_id, message)
+            except Forbidden:
+                log.info("chat %s does not accept messages from the bot", where.chat_id)
+                return
+
+    async def _private_link(self, where: Where, t: Translator, message: Outbound) -> None:
+        bot = self.application.bot
+        try:
+            await send(bot, where.user_id, message)
+        except Forbidden:
+            note = texts.open_private_chat(t, self.deep_link())
+        else:
+            note = texts.link_sent_privately(t)
+        with contextlib.suppress(Forbidden):
+            await send(bot, where.chat_id, _texts(note)[0])
+
+    # --- notices --------------------------------------------------------------------------
+
+    async def deliver_notices(self) -> int:
+        """Send what the outbox holds for Telegram chats (payments confirmed, renewals...)."""
+        pending = await take_platform_notices(self.ctx.db, self.ctx.clock, PLATFORM)
+        for item in pending:
+            notice = item.notice
+            if notice.chat_id is None:
+                continue
+            t = Translator(item.locale or "en", item.timezone)
+            text = notice_text(t, self.ctx.catalog, notice)
+            try:
+                await send(self.application.bot, notice.chat_id, _texts(text)[0])
+            except TelegramError as exc:
+                log.warning("notice %s to %s not delivered: %s", notice.kind, notice.chat_id, exc)
+        return len(pending)
+
+    async def notices_forever(self, every: float) -> None:
+        while True:
+            try:
+                await self.deliver_notices()
+            except Exception:
+                log.exception("notice delivery failed; trying again")
+            await asyncio.sleep(every)
+
+
+def _texts(text: str) -> list[Outbound]:
+    return compose([Text(text)])
