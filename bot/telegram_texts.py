@@ -35,6 +35,10 @@ def open_private_chat(t: Translator, url: str) -> str:
     )
 
 
+def not_your_menu(t: Translator) -> str:
+    return t("This menu is someone else's. Send a command to get your own.")
+
+
 def not_understood(t: Translator) -> str:
     return t("I can read text messages, commands and buttons only.")
 

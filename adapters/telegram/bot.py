@@ -97,6 +97,14 @@ class TelegramBot:
     async def handle(self, update: Update) -> None:
         query = update.callback_query
         if query is not None:
+            _, owner = decode_tap(query.data)
+            user = update.effective_user
+            if owner is not None and user is not None and owner != user.id:
+                # Someone else's menu in a group: say so, and leave their menu alone.
+                t = Translator(language_of(user.language_code))
+                with contextlib.suppress(TelegramError):
+                    await with_retry(partial(query.answer, texts.not_your_menu(t)))
+                return
             # Answer at once: the button stops spinning whatever happens next.
             with contextlib.suppress(TelegramError):
                 await with_retry(query.answer)
@@ -110,7 +118,7 @@ class TelegramBot:
             log.exception("the engine failed on update %s", update.update_id)
             await self.deliver(where, t, _texts(texts.failed(t)))
             return
-        await self.deliver(where, t, compose(replies))
+        await self.deliver(where, t, compose(replies, where.user_id))
 
     async def incoming(self, update: Update) -> tuple[Incoming | None, Where | None]:
         """The neutral update, or None for what planbot does not answer."""
@@ -132,7 +140,7 @@ class TelegramBot:
         if query is not None:
             message_id = query.message.message_id if query.message is not None else None
             where = Where(chat.id, user.id, is_group, message_id)
-            return replace(base, tap=decode_tap(query.data)), where
+            return replace(base, tap=decode_tap(query.data)[0]), where
         message = update.message
         where = Where(chat.id, user.id, is_group)
         if message is None or message.text is None:
@@ -225,4 +233,4 @@ class TelegramBot:
 
 
 def _texts(text: str) -> list[Outbound]:
-    return compose([Text(text)])
+    return compose([Text(text)], 0)

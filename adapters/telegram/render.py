@@ -19,19 +19,34 @@ class CallbackTooLong(ValueError):
     """An option value that cannot travel in 64 bytes (a flow bug, caught by the tests)."""
 
 
-def encode_tap(version: int, value: str) -> str:
-    """`<version>:<value>`: the conversation version and the option's short value, never state."""
-    data = f"{version}:{value}"
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if n == 0:
+            return out
+
+
+def encode_tap(version: int, value: str, owner: int) -> str:
+    """`<version>.<owner>:<value>`: the conversation version, whose menu it is (a user id in
+    base 36, so nobody else's tap can move it) and the option's short value; never state."""
+    data = f"{version}.{_base36(abs(owner))}:{value}"
     if not 1 <= len(data.encode()) <= CALLBACK_LIMIT:
         raise CallbackTooLong(f"callback data over {CALLBACK_LIMIT} bytes: {data!r}")
     return data
 
 
-def decode_tap(data: str | None) -> Tap:
-    version, sep, value = (data or "").partition(":")
+def decode_tap(data: str | None) -> tuple[Tap, int | None]:
+    """The tap and the user whose menu it was (None if the data cannot be read: stale)."""
+    head, sep, value = (data or "").partition(":")
+    version, _, owner = head.partition(".")
     if not sep or not version.isascii() or not version.isdigit() or len(version) > 12:
-        return STALE
-    return Tap(value, int(version))
+        return STALE, None
+    if not owner.isascii() or not owner.isalnum() or len(owner) > 14:
+        return STALE, None
+    return Tap(value, int(version)), int(owner, 36)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +62,22 @@ def _e(text: str) -> str:
     return escape(text, quote=False)
 
 
-def keyboard(options: tuple[Option, ...], version: int) -> InlineKeyboardMarkup | None:
+def keyboard(options: tuple[Option, ...], version: int, owner: int) -> InlineKeyboardMarkup | None:
     """One button per row; Back and Cancel share the last row."""
     if not options:
         return None
     main = [o for o in options if o.value not in (BACK, CANCEL)]
     nav = [o for o in options if o.value in (BACK, CANCEL)]
-    rows = [[_button(o, version)] for o in main]
+    rows = [[_button(o, version, owner)] for o in main]
     if nav:
-        rows.append([_button(o, version) for o in nav])
+        rows.append([_button(o, version, owner) for o in nav])
     return InlineKeyboardMarkup(rows)
 
 
-def _button(option: Option, version: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(option.label, callback_data=encode_tap(version, option.value))
+def _button(option: Option, version: int, owner: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        option.label, callback_data=encode_tap(version, option.value, owner)
+    )
 
 
 def _url_button_allowed(url: str) -> bool:
@@ -71,7 +88,7 @@ def _url_button_allowed(url: str) -> bool:
     return parts.scheme == "https" and not local
 
 
-def render(reply: Reply) -> Outbound:
+def render(reply: Reply, owner: int) -> Outbound:
     if isinstance(reply, Text):
         return Outbound(_e(reply.text))
     if isinstance(reply, Link):
@@ -85,19 +102,21 @@ def render(reply: Reply) -> Outbound:
         lines += [f"{_e(label)}: <b>{_e(value)}</b>" for label, value in reply.lines]
         if reply.footnote:
             lines.append(f"<i>{_e(reply.footnote)}</i>")
-        return Outbound("\n".join(lines), keyboard(reply.options, reply.version))
+        return Outbound("\n".join(lines), keyboard(reply.options, reply.version, owner))
     if isinstance(reply, NumberPrompt):
-        return Outbound(_e(reply.text), keyboard(reply.options, reply.version))
+        return Outbound(_e(reply.text), keyboard(reply.options, reply.version, owner))
     assert isinstance(reply, Choices)
-    return Outbound(_e(reply.text), keyboard(reply.options, reply.version))
+    return Outbound(_e(reply.text), keyboard(reply.options, reply.version, owner))
 
 
-def compose(replies: list[Reply]) -> list[Outbound]:
-    """Replies as few messages: plain texts join the menu that follows them; links stand alone."""
+def compose(replies: list[Reply], owner: int) -> list[Outbound]:
+    """Replies as few messages: plain texts join the menu that follows them; links stand alone.
+
+    `owner` is the user the menus are for."""
     out: list[Outbound] = []
     pending: list[str] = []
     for reply in replies:
-        message = render(reply)
+        message = render(reply, owner)
         if isinstance(reply, Text):
             pending.append(message.html)
             continue
