@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -20,7 +21,10 @@ RETRIES = 3
 MAX_WAIT_SECONDS = 60.0
 
 
-def _seconds(value: int | timedelta) -> float:
+def _seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore")
+        value: int | timedelta = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -32,7 +36,7 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
         except RetryAfter as exc:
             if attempt == RETRIES:
                 raise
-            wait = min(_seconds(exc.retry_after), MAX_WAIT_SECONDS)
+            wait = min(_seconds(exc), MAX_WAIT_SECONDS)
             log.warning("flood control: retrying in %.1f s", wait)
             await asyncio.sleep(wait)
     raise AssertionError("unreachable")

@@ -155,6 +155,10 @@ class Telegram:
             self.callback(user_id, buttons[label], message_id, chat=chat), chat_id
         )
 
+    async def deliver_tap(self, user_id: int, data: str, message_id: int) -> str:
+        """Tap a button of a given (perhaps old) message."""
+        return await self._exchange(self.callback(user_id, data, message_id), user_id)
+
     async def _exchange(self, update: dict[str, Any], chat_id: int) -> str:
         before = len(self.api.texts(chat_id))
         await self.deliver(update)
