@@ -41,6 +41,8 @@ async def stale_reason(
     """Why a paid order can no longer be applied as quoted (None: it still can)."""
     if order.status != OrderStatus.PENDING.value:
         return f"the order is {order.status}"
+    if at >= order.expires_at:
+        return "the order expired before it was paid"
     if order.balance_applied > workspace.credit_balance:
         return "the credit balance the quote used has since been spent"
     target = await subscription_for_package(session, order.workspace_id, order.package, lock=True)
