@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import engine_step
+from bench import engine_step, telegram_step
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
           f"Python {platform.python_version()}")
     engine_step.main(quick)
+    telegram_step.main(quick)
 
 
 main()

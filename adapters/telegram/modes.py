@@ -21,6 +21,8 @@ from core.services.context import Context
 log = logging.getLogger("planbot.telegram")
 NOTICE_POLL_SECONDS = 1.0
 CONCURRENT_UPDATES = 256
+CONNECTIONS = 8
+POOL_TIMEOUT_SECONDS = 30.0
 
 
 class TelegramSetupError(ValueError):
@@ -37,6 +39,9 @@ def build_application(
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .concurrent_updates(CONCURRENT_UPDATES)
+        # PTB's default pool holds one connection: every reply would queue behind the last.
+        .connection_pool_size(CONNECTIONS)
+        .pool_timeout(POOL_TIMEOUT_SECONDS)
     )
     if not polling:
         builder = builder.updater(None)
