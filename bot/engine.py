@@ -20,8 +20,8 @@ from bot.i18n import LANGUAGES, Translator, language_of
 from bot.vocabulary import Choices, Confirmation, Incoming, NumberPrompt, Option, Reply, Text
 from core.access import Actor
 from core.errors import DomainError
-from core.model import Conversation, Workspace
-from core.services.context import Context
+from core.model import Conversation, Member, Workspace
+from core.services.context import Context, remember_role
 
 IDLE_EXPIRY = timedelta(minutes=30)
 COMMAND_FLOWS = {
@@ -85,8 +85,14 @@ class Engine:
     async def _load(self, session: AsyncSession, incoming: Incoming) -> _Update:
         row = (
             await session.execute(
-                select(Conversation, Workspace.locale, Workspace.timezone)
+                select(Conversation, Workspace.locale, Workspace.timezone, Member.role)
                 .outerjoin(Workspace, Workspace.id == Conversation.workspace_id)
+                .outerjoin(
+                    Member,
+                    (Member.workspace_id == Conversation.workspace_id)
+                    & (Member.platform == Conversation.platform)
+                    & (Member.user_id == Conversation.user_id),
+                )
                 .where(
                     Conversation.platform == incoming.platform,
                     Conversation.chat_id == incoming.chat,
@@ -98,7 +104,9 @@ class Engine:
             conversation = await self._create(session, incoming)
             locale, zone = None, "UTC"
         else:
-            conversation, locale, zone = row
+            conversation, locale, zone, role = row
+            if conversation.workspace_id is not None:
+                remember_role(session, conversation.workspace_id, self.actor(incoming), role)
             if (
                 incoming.workspace_id is not None
                 and incoming.workspace_id != conversation.workspace_id

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from core.access import Action, Actor, require
 from core.catalog import Catalog
@@ -31,7 +32,27 @@ class Context:
             await self.notifier.notify(notice)
 
 
+_ROLES = "planbot.roles"
+
+
+def remember_role(session: AsyncSession, workspace_id: int, actor: Actor, role: str | None) -> None:
+    """Keep a role already read (with the conversation, say) for this transaction's checks."""
+    session.info.setdefault(_ROLES, {})[(workspace_id, actor.platform, actor.user_id)] = role
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_roles(session: Session, *_: object) -> None:
+    """A membership written in this transaction makes every remembered role suspect."""
+    if any(isinstance(o, Member) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_ROLES, None)
+
+
 async def role_of(session: AsyncSession, workspace_id: int, actor: Actor) -> str | None:
+    known = session.info.get(_ROLES, {})
+    key = (workspace_id, actor.platform, actor.user_id)
+    if key in known:
+        remembered: str | None = known[key]
+        return remembered
     role: str | None = await session.scalar(
         select(Member.role).where(
             Member.workspace_id == workspace_id,
@@ -39,6 +60,7 @@ async def role_of(session: AsyncSession, workspace_id: int, actor: Actor) -> str
             Member.user_id == actor.user_id,
         )
     )
+    remember_role(session, workspace_id, actor, role)
     return role
 
 
