@@ -68,6 +68,8 @@ def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine
     is_sqlite = url.startswith("sqlite")
     if is_sqlite and (":memory:" in url or url.endswith("://")):
         kwargs.setdefault("poolclass", StaticPool)
+    if is_sqlite:
+        kwargs.setdefault("pool_reset_on_return", None)
     engine = create_async_engine(url, **kwargs)
     if is_sqlite:
         _configure_sqlite(engine)
