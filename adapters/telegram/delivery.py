@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -22,9 +21,7 @@ MAX_WAIT_SECONDS = 60.0
 
 
 def _seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
-        warnings.simplefilter("ignore")
-        value: int | timedelta = error.retry_after
+    value: int | timedelta = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

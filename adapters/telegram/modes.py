@@ -16,6 +16,7 @@ from adapters.settings import Settings
 from adapters.telegram.bot import TelegramBot
 from adapters.telegram.webhook import WEBHOOK_PATH, webhook_route
 from adapters.web import create_app
+from adapters.wiring import payment_routes
 from core.services.context import Context
 
 log = logging.getLogger("planbot.telegram")
@@ -84,7 +85,7 @@ async def polling_mode(
     bot = build_bot(ctx, settings, polling=True)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(ctx),
+            create_app(ctx, routes=payment_routes(ctx, settings)),
             host=settings.PLANBOT_HOST,
             port=settings.PLANBOT_PORT,
             log_level="warning",
@@ -114,7 +115,8 @@ async def webhook_mode(ctx: Context, settings: Settings) -> None:
             "TELEGRAM_WEBHOOK_SECRET is required to serve the Telegram webhook"
         )
     bot = build_bot(ctx, settings, polling=False)
-    app = create_app(ctx, routes=[webhook_route(bot, settings.TELEGRAM_WEBHOOK_SECRET)])
+    routes = [webhook_route(bot, settings.TELEGRAM_WEBHOOK_SECRET), *payment_routes(ctx, settings)]
+    app = create_app(ctx, routes=routes)
     await bot.initialize()
     url = settings.public_url + WEBHOOK_PATH
     if url.startswith("https://"):
