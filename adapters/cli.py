@@ -21,7 +21,7 @@ from adapters.sandbox import (
 )
 from adapters.settings import SettingsError, load_settings
 from adapters.web import serve
-from adapters.wiring import build_context
+from adapters.wiring import build_context, payment_routes
 from core.catalog import Catalog, CatalogError, load_catalog
 from core.clock import TimeFormatError, format_iso, parse_iso
 from core.db import DatabaseUrlError
@@ -237,7 +237,8 @@ def cmd_serve(_: argparse.Namespace) -> int:
 
                 await webhook_mode(ctx, settings)
             else:
-                await serve(ctx, settings.PLANBOT_HOST, settings.PLANBOT_PORT)
+                routes = payment_routes(ctx, settings)
+                await serve(ctx, settings.PLANBOT_HOST, settings.PLANBOT_PORT, routes)
         finally:
             await ctx.db.dispose()
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from adapters.console import open_chat
 from adapters.settings import Settings, load_settings
 from adapters.web import create_app
-from adapters.wiring import build_context
+from adapters.wiring import build_context, payment_routes
 from core.clock import format_iso
 from core.db import normalize_url
 from core.migrate import upgrade
@@ -55,7 +55,7 @@ async def console_mode(settings: Settings, source: TextIO) -> None:
     """The whole product in this terminal, with the sandbox checkout page beside it."""
     ctx = build_context(settings)
     config = uvicorn.Config(
-        create_app(ctx),
+        create_app(ctx, routes=payment_routes(ctx, settings)),
         host=settings.PLANBOT_HOST,
         port=settings.PLANBOT_PORT,
         log_level="warning",
@@ -71,9 +71,14 @@ async def console_mode(settings: Settings, source: TextIO) -> None:
         language="en",
         support_staff=settings.support_staff,
     )
+    links = (
+        "Payment links are Stripe Checkout pages.\n"
+        if settings.STRIPE_SECRET_KEY
+        else f"Payment links open the sandbox checkout at {settings.public_url}.\n"
+    )
     print(
         f"planbot console: workspace '{DEMO_WORKSPACE}', you are its billing admin.\n"
-        f"Payment links open the sandbox checkout at {settings.public_url}.\n"
+        f"{links}"
         "Type /help for the commands; end with Ctrl-D.",
         flush=True,
     )

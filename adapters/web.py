@@ -80,9 +80,9 @@ def create_app(ctx: Context, *, routes: Sequence[BaseRoute] = ()) -> Starlette:
     return app
 
 
-async def serve(ctx: Context, host: str, port: int) -> None:
+async def serve(ctx: Context, host: str, port: int, routes: Sequence[BaseRoute] = ()) -> None:
     """Serve the app with uvicorn until interrupted."""
-    config = uvicorn.Config(create_app(ctx), host=host, port=port, log_level="info")
+    config = uvicorn.Config(create_app(ctx, routes=routes), host=host, port=port, log_level="info")
     await uvicorn.Server(config).serve()
 
 

@@ -39,6 +39,19 @@ def notice_text(t: Translator, catalog: Catalog, notice: Notice) -> str:
             "kept as credit and support has been told.",
             order=data.get("order"),
         )
+    if notice.kind == "renewal.charge_failed":
+        return t(
+            "The renewal of {package} could not be charged to the saved payment method. "
+            "Pay it within the grace period: {link}",
+            package=package,
+            link=data.get("link") or "/subscription",
+        )
+    if notice.kind == "renewal.due" and data.get("link"):
+        return t(
+            "The renewal of {package} is due. Pay it within the grace period: {link}",
+            package=package,
+            link=data.get("link"),
+        )
     if notice.kind == "renewal.due":
         return t(
             "The renewal of {package} is due. Pay it within the grace period to keep it active.",

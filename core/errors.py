@@ -39,3 +39,8 @@ class PaymentProviderError(DomainError):
 def N_(message: str) -> str:
     """Mark a message for translation where it is only looked up later (by the chat layer)."""
     return message
+
+
+# Said when a payment provider fails a request (the adapters raise PaymentProviderError).
+PROVIDER_UNAVAILABLE = N_("The payment provider could not be reached; try again in a moment.")
+PROVIDER_REFUSED = N_("The payment provider refused the request: {detail}")

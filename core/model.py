@@ -340,3 +340,47 @@ class Invite(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class ProviderCustomer(Base):
+    """A workspace's customer record at a payment provider (created once, then reused)."""
+
+    __tablename__ = "provider_customers"
+    __table_args__ = (UniqueConstraint("provider", "workspace_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    customer_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+
+
+class ProviderEvent(Base):
+    """A provider's webhook event, claimed once: its effect commits with the claim."""
+
+    __tablename__ = "provider_events"
+    __table_args__ = (UniqueConstraint("provider", "event_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]
+
+
+class Refund(Base):
+    """Money given back on a payment through its provider; unique per provider refund id."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("provider", "provider_refund_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_refund_id: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,63 @@ class PaymentGateway(Protocol):
     async def create_checkout(self, request: CheckoutRequest) -> Checkout: ...
 
     async def cancel_checkout(self, provider_reference: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OffSessionCharge:
+    """A renewal to charge to the payment method the workspace saved with its provider."""
+
+    order_reference: str
+    idempotency_key: str
+    workspace_id: int
+    amount: int
+    currency: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeResult:
+    """What a provider said about an off-session charge (`payment_id` names it if it exists)."""
+
+    succeeded: bool
+    payment_id: str | None
+    amount: int
+    currency: str
+    reason: str | None = None
+    attempted: bool = True  # False: nothing to charge (no saved payment method), no money moved
+
+
+@runtime_checkable
+class OffSessionCharger(Protocol):
+    """An optional gateway capability: charge a saved payment method without the customer."""
+
+    async def charge_off_session(self, charge: OffSessionCharge) -> ChargeResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    provider_payment_id: str
+    idempotency_key: str
+    amount: int
+    currency: str
+    order_reference: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    provider_refund_id: str
+    amount: int
+    status: str
+
+
+@runtime_checkable
+class Refunder(Protocol):
+    """An optional gateway capability: give money back on a payment it collected."""
+
+    name: str
+
+    async def refund(self, request: RefundRequest) -> RefundResult: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.access import Actor
 from core.clock import format_iso
 from core.errors import NotFound
-from core.model import Order, OrderKind, OrderStatus, Payment, PaymentOutcome, Workspace
+from core.model import (
+    Order,
+    OrderKind,
+    OrderStatus,
+    Payment,
+    PaymentOutcome,
+    ProviderEvent,
+    Workspace,
+)
 from core.ports import Notice
 from core.services.context import Context, audit, get_workspace
 from core.services.fulfilment import fulfil, move_balance, stale_reason
@@ -40,6 +48,27 @@ async def _lock_order(session: AsyncSession, reference: str) -> tuple[Workspace,
     return workspace, order
 
 
+async def claim_event(
+    session: AsyncSession, provider: str, event_id: str | None, kind: str, at: datetime
+) -> bool:
+    """Claim a provider event in this transaction; False: it was handled before.
+
+    Call it after the workspace lock, so a concurrent delivery of the same event waits for
+    the first and then sees its claim (the unique key is the backstop).
+    """
+    if event_id is None:
+        return True
+    seen = await session.scalar(
+        select(ProviderEvent.id).where(
+            ProviderEvent.provider == provider, ProviderEvent.event_id == event_id
+        )
+    )
+    if seen is not None:
+        return False
+    session.add(ProviderEvent(provider=provider, event_id=event_id, kind=kind, received_at=at))
+    return True
+
+
 def _notice(kind: str, order: Order, **data: object) -> Notice:
     return Notice(
         kind,
@@ -59,12 +88,20 @@ async def apply_payment(
     amount: int,
     currency: str,
     paid_at: datetime | None = None,
+    event_id: str | None = None,
+    event_kind: str = "payment",
 ) -> PaymentResult:
-    """Apply a confirmed payment once; a repeat of the same provider payment changes nothing."""
+    """Apply a confirmed payment once; a repeat of the same provider payment changes nothing.
+
+    `event_id` names the provider event that reported it: it is claimed in the same
+    transaction, so a redelivered event is a duplicate even before the payment is looked up.
+    """
     paid_at = paid_at or ctx.clock.now()
     actor = Actor.provider(provider)
     async with ctx.db.unit_of_work() as session:
         workspace, order = await _lock_order(session, order_reference)
+        if not await claim_event(session, provider, event_id, event_kind, ctx.clock.now()):
+            return PaymentResult("duplicate", order.reference, True)
         seen = await session.scalar(
             select(Payment).where(
                 Payment.provider == provider, Payment.provider_payment_id == provider_payment_id
@@ -156,11 +193,15 @@ async def record_payment_failure(
     provider: str,
     order_reference: str,
     reason: str = "payment failed",
+    event_id: str | None = None,
+    event_kind: str = "payment.failed",
 ) -> bool:
     """A provider said the payment failed: the order fails (renewals keep their grace)."""
     now = ctx.clock.now()
     async with ctx.db.unit_of_work() as session:
         _, order = await _lock_order(session, order_reference)
+        if not await claim_event(session, provider, event_id, event_kind, now):
+            return False
         if order.status != OrderStatus.PENDING.value:
             return False
         if order.kind != OrderKind.RENEWAL.value:
@@ -182,3 +223,43 @@ async def record_payment_failure(
         notice = _notice("payment.failed", order, reason=reason)
     await ctx.send([notice])
     return True
+
+
+async def release_order(
+    ctx: Context,
+    *,
+    provider: str,
+    order_reference: str,
+    provider_reference: str | None = None,
+    reason: str = "its payment link expired",
+    event_id: str | None = None,
+    event_kind: str = "checkout.expired",
+) -> bool:
+    """A provider withdrew an order's payment link: a pending order expires (True).
+
+    A renewal keeps waiting until its grace ends (the sweep decides then); an order whose
+    current link is another one (`provider_reference` differs) is left alone.
+    """
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        _, order = await _lock_order(session, order_reference)
+        if not await claim_event(session, provider, event_id, event_kind, now):
+            return False
+        if (
+            order.status != OrderStatus.PENDING.value
+            or order.kind == OrderKind.RENEWAL.value
+            or (provider_reference is not None and order.provider_reference != provider_reference)
+        ):
+            return False
+        order.status, order.closed_at, order.close_reason = OrderStatus.EXPIRED.value, now, reason
+        audit(
+            session,
+            at=now,
+            workspace_id=order.workspace_id,
+            subscription_id=order.subscription_id,
+            actor=Actor.provider(provider),
+            action="order.expired",
+            order_id=order.id,
+            reason=reason,
+        )
+        return True

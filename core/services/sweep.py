@@ -26,11 +26,12 @@ from core.model import (
     Workspace,
 )
 from core.periods import add_months
-from core.ports import Notice
+from core.ports import CheckoutRequest, Notice, OffSessionCharge, OffSessionCharger
 from core.pricing import price_per_account
 from core.services.context import Context, audit, get_workspace
 from core.services.fulfilment import fulfil
 from core.services.orders import attach_checkout, checkout_request, new_reference
+from core.services.payments import apply_payment
 
 SYSTEM = Actor.system()
 
@@ -73,14 +74,78 @@ async def sweep(ctx: Context, at: datetime | None = None, batch_size: int = 500)
                 for order in renewals
                 if order.status == OrderStatus.PENDING.value
             ]
+        if isinstance(ctx.gateway, OffSessionCharger):
+            # The chat hears how the charge went instead of "renewal due".
+            charged = {order.subscription_id for order, _ in checkouts}
+            notices = [
+                n
+                for n in notices
+                if n.kind != "renewal.due" or n.data.get("subscription_id") not in charged
+            ]
         await ctx.send(notices)
         if ctx.gateway is not None:
             for order, request in checkouts:
-                await attach_checkout(ctx, order, request)
+                await _collect_renewal(ctx, order, request, report)
         if not batch:
             break
     await _expire_orders(ctx, now, report)
     return report
+
+
+async def _collect_renewal(
+    ctx: Context, order: Order, request: CheckoutRequest, report: SweepReport
+) -> None:
+    """Charge the saved payment method off-session; if that fails, hand out a payment link."""
+    gateway = ctx.gateway
+    assert gateway is not None
+    failed: str | None = None
+    if isinstance(gateway, OffSessionCharger):
+        result = await gateway.charge_off_session(
+            OffSessionCharge(
+                order_reference=order.reference,
+                # One key per renewal order: a retry of this charge can never charge twice.
+                idempotency_key=f"charge:{order.idempotency_key}",
+                workspace_id=order.workspace_id,
+                amount=order.due_now,
+                currency=order.currency,
+                description=f"{request.package_name}, {order.cycle_months} months, "
+                f"{order.quantity} accounts (renewal {order.reference})",
+            )
+        )
+        if result.succeeded and result.payment_id is not None:
+            await apply_payment(
+                ctx,
+                provider=gateway.name,
+                provider_payment_id=result.payment_id,
+                order_reference=order.reference,
+                amount=result.amount,
+                currency=result.currency,
+            )
+            report.counts["renewal.charged_off_session"] += 1
+            return
+        if result.attempted:
+            report.counts["renewal.charge_failed"] += 1
+            failed = result.reason or "the saved payment method was declined"
+    await attach_checkout(ctx, order, request)
+    if isinstance(gateway, OffSessionCharger):
+        kind = "renewal.due" if failed is None else "renewal.charge_failed"
+        await ctx.send(
+            [
+                Notice(
+                    kind,
+                    order.workspace_id,
+                    order.chat_platform,
+                    order.chat_id,
+                    {
+                        "subscription_id": order.subscription_id,
+                        "package": order.package,
+                        "order": order.reference,
+                        "link": order.payment_link,
+                        "reason": failed,
+                    },
+                )
+            ]
+        )
 
 
 async def _step(

@@ -177,7 +177,7 @@ def test_serve_migrates_announces_the_clock_and_serves_the_sandbox(
     monkeypatch.setenv("PLANBOT_PUBLIC_URL", "https://billing.example.test/")
     served: list[tuple[Context, str, int]] = []
 
-    async def fake_serve(ctx: Context, host: str, port: int) -> None:
+    async def fake_serve(ctx: Context, host: str, port: int, routes: object = ()) -> None:
         served.append((ctx, host, port))
 
     monkeypatch.setattr(cli, "serve", fake_serve)

@@ -1,0 +1,176 @@
+"""POST /stripe/webhook: signature over the raw body first, then one claimed event per id.
+
+Each event's effect commits together with its claim (core.services.payments), and the answer
+is sent only after that commit: a redelivery, a duplicate from a concurrent sender or an event
+out of order does no harm. A bad signature or a malformed body gets a 400 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import stripe
+from sqlalchemy.exc import IntegrityError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from adapters.stripe.client import PROVIDER
+from core.errors import NotFound
+from core.services.context import Context
+from core.services.payments import apply_payment, record_payment_failure, release_order
+
+WEBHOOK_PATH = "/stripe/webhook"
+SIGNATURE_HEADER = "Stripe-Signature"
+TOLERANCE_SECONDS = 300
+MAX_BODY_BYTES = 1_000_000
+log = logging.getLogger("planbot.stripe")
+
+PAID = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
+
+
+class Malformed(ValueError):
+    """A signed event without what its type needs."""
+
+
+def _text(obj: Any, key: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise Malformed(f"{key} is missing")
+    return value
+
+
+def _order_reference(obj: Any) -> str:
+    metadata = obj.get("metadata") or {}
+    reference = obj.get("client_reference_id") or metadata.get("order")
+    if not isinstance(reference, str) or not reference:
+        raise Malformed("no order reference")
+    return reference
+
+
+def _amount(obj: Any, key: str) -> int:
+    value = obj.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Malformed(f"{key} is missing")
+    return value
+
+
+async def handle_event(ctx: Context, event: stripe.Event) -> str:
+    """Apply one verified event; returns what became of it (for the answer and the logs)."""
+    kind, event_id = event.type, event.id
+    obj = event.data.object
+    if kind in PAID:
+        if obj.get("mode", "payment") != "payment":
+            return "ignored: not a payment session"
+        if kind == PAID[0] and obj.get("payment_status") != "paid":
+            return "waiting for an asynchronous payment"
+        reference = _order_reference(obj)
+        payment_intent = obj.get("payment_intent")
+        if isinstance(payment_intent, dict):
+            payment_intent = payment_intent.get("id")
+        result = await apply_payment(
+            ctx,
+            provider=PROVIDER,
+            # Both events of one payment name the same PaymentIntent: it applies once.
+            provider_payment_id=str(payment_intent or _text(obj, "id")),
+            order_reference=reference,
+            amount=_amount(obj, "amount_total"),
+            currency=_text(obj, "currency"),
+            event_id=event_id,
+            event_kind=kind,
+        )
+        return "duplicate" if result.duplicate else result.outcome
+    if kind == "payment_intent.succeeded":
+        if not (obj.get("metadata") or {}).get("order"):
+            return "ignored: not an order's payment"
+        result = await apply_payment(
+            ctx,
+            provider=PROVIDER,
+            provider_payment_id=_text(obj, "id"),
+            order_reference=_order_reference(obj),
+            amount=_amount(obj, "amount_received"),
+            currency=_text(obj, "currency"),
+            event_id=event_id,
+            event_kind=kind,
+        )
+        return "duplicate" if result.duplicate else result.outcome
+    if kind == "checkout.session.async_payment_failed":
+        failed = await record_payment_failure(
+            ctx,
+            provider=PROVIDER,
+            order_reference=_order_reference(obj),
+            reason="the bank transfer failed",
+            event_id=event_id,
+            event_kind=kind,
+        )
+        return "failed" if failed else "unchanged"
+    if kind == "checkout.session.expired":
+        released = await release_order(
+            ctx,
+            provider=PROVIDER,
+            order_reference=_order_reference(obj),
+            provider_reference=_text(obj, "id"),
+            event_id=event_id,
+            event_kind=kind,
+        )
+        return "expired" if released else "unchanged"
+    return "ignored"
+
+
+def stripe_routes(ctx: Context, webhook_secret: str) -> list[BaseRoute]:
+    """The webhook and the pages Checkout returns to; add them through create_app(routes=...)."""
+
+    async def webhook(request: Request) -> Response:
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return PlainTextResponse("too large", status_code=413)
+        signature = request.headers.get(SIGNATURE_HEADER)
+        try:
+            event = stripe.Webhook.construct_event(
+                body, signature, webhook_secret, TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError:
+            return PlainTextResponse("bad signature", status_code=400)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return PlainTextResponse("malformed event", status_code=400)
+        try:
+            outcome = await handle_event(ctx, event)
+        except (Malformed, TypeError, AttributeError, KeyError) as exc:
+            return PlainTextResponse(f"malformed event: {exc}", status_code=400)
+        except NotFound:
+            # Not one of planbot's orders (another integration on the same account).
+            outcome = "ignored: unknown order"
+        except IntegrityError:
+            # A concurrent delivery of the same event committed its claim first.
+            outcome = "duplicate"
+        log.info("stripe event %s %s: %s", event.id, event.type, outcome)
+        return JSONResponse({"received": True, "outcome": outcome})
+
+    async def success(request: Request) -> Response:
+        return _page(
+            "Thank you",
+            "Your payment is being confirmed. The chat will tell you as soon as it is applied.",
+        )
+
+    async def cancel(request: Request) -> Response:
+        return _page(
+            "Payment not completed",
+            "Nothing was charged. The payment link stays valid until it expires; "
+            "ask the chat for a new one after that.",
+        )
+
+    return [
+        Route(WEBHOOK_PATH, webhook, methods=["POST"]),
+        Route("/stripe/success", success, methods=["GET"]),
+        Route("/stripe/cancel", cancel, methods=["GET"]),
+    ]
+
+
+def _page(heading: str, message: str) -> HTMLResponse:
+    return HTMLResponse(
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{heading} · planbot</title></head>"
+        f"<body><main><h1>{heading}</h1><p>{message}</p></main></body></html>\n",
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
