@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -19,7 +20,7 @@ from core.model import (
     TrialUse,
 )
 from core.pricing import Terms, check_terms
-from core.services.changes import subscription_change
+from core.services.changes import Change, subscription_change
 from core.services.context import Context, audit, authorize
 from core.services.fulfilment import subscription_for_package
 
@@ -86,6 +87,27 @@ async def cancel_open_orders(
     )
 
 
+def _unsubscribe_change(
+    ctx: Context,
+    actor: Actor,
+    workspace_id: int,
+    subscription_id: int,
+    what: str,
+    reason: str | None,
+) -> AbstractAsyncContextManager[Change]:
+    """Unsubscribe and resume: billing admins, or support staff giving a reason."""
+    _require_reason(actor, reason)
+    return subscription_change(
+        ctx,
+        actor,
+        workspace_id,
+        subscription_id,
+        permission=Action.UNSUBSCRIBE,
+        action=f"subscription.{what}",
+        reason=reason,
+    )
+
+
 async def unsubscribe(
     ctx: Context,
     actor: Actor,
@@ -94,15 +116,8 @@ async def unsubscribe(
     reason: str | None = None,
 ) -> Subscription:
     """Cancel at period end; a trial or an overdue renewal ends now."""
-    _require_reason(actor, reason)
-    async with subscription_change(
-        ctx,
-        actor,
-        workspace_id,
-        subscription_id,
-        permission=Action.UNSUBSCRIBE,
-        action="subscription.unsubscribe",
-        reason=reason,
+    async with _unsubscribe_change(
+        ctx, actor, workspace_id, subscription_id, "unsubscribe", reason
     ) as change:
         sub = change.subscription
         if sub.state == SubscriptionState.INACTIVE.value:
@@ -125,15 +140,8 @@ async def resume(
     reason: str | None = None,
 ) -> Subscription:
     """Take an unsubscribe back while the period still runs."""
-    _require_reason(actor, reason)
-    async with subscription_change(
-        ctx,
-        actor,
-        workspace_id,
-        subscription_id,
-        permission=Action.UNSUBSCRIBE,
-        action="subscription.resume",
-        reason=reason,
+    async with _unsubscribe_change(
+        ctx, actor, workspace_id, subscription_id, "resume", reason
     ) as change:
         sub = change.subscription
         if not sub.cancel_at_period_end or lifecycle.running_period(sub, change.now) is None:
