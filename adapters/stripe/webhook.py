@@ -59,7 +59,8 @@ def _amount(obj: Any, key: str) -> int:
 async def handle_event(ctx: Context, event: stripe.Event) -> str:
     """Apply one verified event; returns what became of it (for the answer and the logs)."""
     kind, event_id = event.type, event.id
-    obj = event.data.object
+    raw = event.data.object
+    obj: dict[str, Any] = raw.to_dict() if hasattr(raw, "to_dict") else dict(raw)
     if kind in PAID:
         if obj.get("mode", "payment") != "payment":
             return "ignored: not a payment session"
