@@ -5,15 +5,18 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import engine_step, telegram_step
+from bench import engine_step, stripe_webhooks, telegram_step
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    print(f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
-          f"Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
     engine_step.main(quick)
     telegram_step.main(quick)
+    stripe_webhooks.main(quick)
 
 
 main()
