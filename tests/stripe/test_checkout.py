@@ -249,7 +249,6 @@ async def test_a_zero_decimal_currency_is_never_multiplied(stripe_env: Stripe, m
     from core.catalog import load_catalog
 
     stripe_env.ctx.catalog = load_catalog("core/catalogs/vnd.toml")
-    await stripe_env.ctx.db.engine.dispose()  # no-op for caching; same database
     from core.services.workspaces import create_workspace
 
     stripe_env.workspace_id = await create_workspace(
