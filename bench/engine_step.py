@@ -31,8 +31,9 @@ STEPS = ("Contact Center 2", "/back")
 async def _chats(ctx: Context, users: int) -> list[ConsoleChat]:
     chats = []
     for n in range(users):
-        chat = await open_chat(ctx, workspace=f"bench{n}", user=f"u{n}", role="admin",
-                               language="en", out=io.StringIO())
+        chat = await open_chat(
+            ctx, workspace=f"bench{n}", user=f"u{n}", role="admin", language="en", out=io.StringIO()
+        )
         await chat.step("/upgrade")
         chats.append(chat)
     return chats
@@ -100,8 +101,13 @@ async def measure(path: Path, quick: bool) -> list[Row]:
     await asyncio.to_thread(upgrade, url)
     db = Database.from_url(url)
     clock = FixedClock(parse_iso("2026-07-15T10:00:00Z"))
-    ctx = Context(db, load_catalog(), clock, SandboxGateway("http://127.0.0.1:8000"),
-                  OutboxNotifier(db, clock))
+    ctx = Context(
+        db,
+        load_catalog(),
+        clock,
+        SandboxGateway("http://127.0.0.1:8000"),
+        OutboxNotifier(db, clock),
+    )
     steps = 100 if quick else 400
     try:
         one = await _closed_loop(ctx, 1, steps)
@@ -120,8 +126,7 @@ async def measure(path: Path, quick: bool) -> list[Row]:
         Row("p50, 100 users at 50 steps/s", p50, "ms", None, False),
         Row("p99, 100 users at 50 steps/s", p99, "ms", 25, False),
         Row("SQL statements per step, engine (BEGIN included)", engine_sql, "stmts", 4, False),
-        Row("SQL statements per step, console with outbox poll", console_sql, "stmts", None,
-            False),
+        Row("SQL statements per step, console with outbox poll", console_sql, "stmts", None, False),
     ]
 
 

@@ -28,8 +28,9 @@ def print_table(title: str, rows: list[Row]) -> None:
         (
             r.figure,
             f"{r.value:,.1f} {r.unit}",
-            "" if r.target is None else f"{'>=' if r.higher_is_better else '<='} "
-            f"{r.target:,.0f} {r.unit}",
+            ""
+            if r.target is None
+            else f"{'>=' if r.higher_is_better else '<='} {r.target:,.0f} {r.unit}",
             r.ratio(),
         )
         for r in rows

@@ -75,8 +75,13 @@ async def _planbot(api: FakeBotApi, folder: Path, steps: int) -> tuple[float, fl
     await asyncio.to_thread(upgrade, url)
     db = Database.from_url(url)
     clock = FixedClock(parse_iso("2026-07-15T10:00:00Z"))
-    ctx = Context(db, load_catalog(), clock, SandboxGateway("http://127.0.0.1:8000"),
-                  OutboxNotifier(db, clock))
+    ctx = Context(
+        db,
+        load_catalog(),
+        clock,
+        SandboxGateway("http://127.0.0.1:8000"),
+        OutboxNotifier(db, clock),
+    )
     bot = TelegramBot(ctx, build_application(TOKEN, api.url, polling=False))
     await bot.initialize()
     counter = iter(range(1, 10**9))
@@ -84,19 +89,31 @@ async def _planbot(api: FakeBotApi, folder: Path, steps: int) -> tuple[float, fl
     try:
         for u in range(1, USERS + 1):
             await create_workspace(ctx, Actor("telegram", str(u)), f"bench {u}")
-            await bot.application.process_update(Update.de_json(
-                {"update_id": next(counter), "message": {
-                    "message_id": 1, "date": 1768471200, "text": "/upgrade",
-                    "chat": {"id": u, "type": "private", "first_name": f"u{u}"},
-                    "from": {"id": u, "is_bot": False, "first_name": f"u{u}"},
-                    "entities": [{"type": "bot_command", "offset": 0, "length": 8}]}},
-                bot.application.bot))
+            await bot.application.process_update(
+                Update.de_json(
+                    {
+                        "update_id": next(counter),
+                        "message": {
+                            "message_id": 1,
+                            "date": 1768471200,
+                            "text": "/upgrade",
+                            "chat": {"id": u, "type": "private", "first_name": f"u{u}"},
+                            "from": {"id": u, "is_bot": False, "first_name": f"u{u}"},
+                            "entities": [{"type": "bot_command", "offset": 0, "length": 8}],
+                        },
+                    },
+                    bot.application.bot,
+                )
+            )
             menus[u] = max(m for (chat, m) in api.messages if chat == u)
 
         async def step(u: int, n: int) -> None:
             message = api.messages[(u, menus[u])]
-            buttons = {b["text"]: b["callback_data"]
-                       for row in message["reply_markup"]["inline_keyboard"] for b in row}
+            buttons = {
+                b["text"]: b["callback_data"]
+                for row in message["reply_markup"]["inline_keyboard"]
+                for b in row
+            }
             data = buttons["Contact Center 2"] if n % 2 == 0 else buttons["Back"]
             update = _tap(api, u, menus[u], data, next(counter))
             await bot.application.process_update(Update.de_json(update, bot.application.bot))
@@ -116,8 +133,8 @@ async def _echo(api: FakeBotApi, steps: int) -> tuple[float, float, float]:
         await query.answer()
         await query.edit_message_text(f"echo {query.data}")
 
-    application: Application[Any, Any, Any, Any, Any, Any] = (
-        build_application(TOKEN, api.url, polling=False)
+    application: Application[Any, Any, Any, Any, Any, Any] = build_application(
+        TOKEN, api.url, polling=False
     )
     application.add_handler(TypeHandler(Update, echo))
     await application.initialize()
