@@ -19,7 +19,12 @@ from starlette.routing import BaseRoute, Route
 from adapters.stripe.client import PROVIDER
 from core.errors import NotFound
 from core.services.context import Context
-from core.services.payments import apply_payment, record_payment_failure, release_order
+from core.services.payments import (
+    apply_payment,
+    await_async_payment,
+    record_payment_failure,
+    release_order,
+)
 
 WEBHOOK_PATH = "/stripe/webhook"
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -65,7 +70,14 @@ async def handle_event(ctx: Context, event: stripe.Event) -> str:
         if obj.get("mode", "payment") != "payment":
             return "ignored: not a payment session"
         if kind == PAID[0] and obj.get("payment_status") != "paid":
-            return "waiting for an asynchronous payment"
+            held = await await_async_payment(
+                ctx,
+                provider=PROVIDER,
+                order_reference=_order_reference(obj),
+                event_id=event_id,
+                event_kind=kind,
+            )
+            return "waiting for an asynchronous payment" if held else "unchanged"
         reference = _order_reference(obj)
         payment_intent = obj.get("payment_intent")
         if isinstance(payment_intent, dict):

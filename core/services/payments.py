@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -261,5 +261,39 @@ async def release_order(
             action="order.expired",
             order_id=order.id,
             reason=reason,
+        )
+        return True
+
+
+ASYNC_PAYMENT_WAIT = timedelta(days=7)
+
+
+async def await_async_payment(
+    ctx: Context,
+    *,
+    provider: str,
+    order_reference: str,
+    event_id: str | None = None,
+    event_kind: str = "checkout.completed_unpaid",
+) -> bool:
+    """The customer chose a payment that settles later (a bank transfer): keep the order
+    payable while it settles, so its success applies instead of going to the balance."""
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        _, order = await _lock_order(session, order_reference)
+        if not await claim_event(session, provider, event_id, event_kind, now):
+            return False
+        if order.status != OrderStatus.PENDING.value or order.kind == OrderKind.RENEWAL.value:
+            return False
+        order.expires_at = max(order.expires_at, now + ASYNC_PAYMENT_WAIT)
+        audit(
+            session,
+            at=now,
+            workspace_id=order.workspace_id,
+            subscription_id=order.subscription_id,
+            actor=Actor.provider(provider),
+            action="order.awaiting_payment",
+            order_id=order.id,
+            reason="the payment settles later; the order stays payable meanwhile",
         )
         return True

@@ -12,9 +12,11 @@ import pytest
 from sqlalchemy import func, select
 
 from core.access import Actor
+from core.clock import FixedClock
 from core.model import Payment, ProviderEvent, Subscription
 from core.pricing import Terms
 from core.services.support import grant_accounts
+from core.services.sweep import sweep
 from tests.stripe.conftest import PUBLIC_URL, Stripe
 
 STAFF = Actor("telegram", "9000", is_support=True)
@@ -121,6 +123,23 @@ async def test_a_bank_transfer_waits_for_the_money_then_applies(stripe_env: Stri
     assert (await stripe_env.stored(placed.reference)).status == "paid"
     assert (await stripe_env.fake.send(settled)).json()["outcome"] == "duplicate"
     assert await count(stripe_env, Payment) == 1
+
+
+async def test_a_bank_transfer_that_settles_days_later_still_applies(
+    stripe_env: Stripe,
+) -> None:
+    placed = await stripe_env.order(method="bank_transfer")
+    sid = await stripe_env.session_of(placed.reference)
+    [completed] = stripe_env.fake.pay(sid, asynchronous=True)
+    assert (await stripe_env.fake.send(completed)).json()["outcome"] == (
+        "waiting for an asynchronous payment"
+    )
+    clock = stripe_env.ctx.clock
+    assert isinstance(clock, FixedClock)
+    clock.advance(timedelta(days=2))
+    assert (await sweep(stripe_env.ctx))["order.expired"] == 0
+    assert (await stripe_env.fake.send(stripe_env.fake.settle(sid))).status_code == 200
+    assert (await stripe_env.stored(placed.reference)).status == "paid"
 
 
 async def test_a_failed_bank_transfer_fails_the_order(stripe_env: Stripe) -> None:
