@@ -210,19 +210,26 @@ async def record_payment_failure(
                 now,
                 reason,
             )
-        audit(
-            session,
-            at=now,
-            workspace_id=order.workspace_id,
-            subscription_id=order.subscription_id,
-            actor=Actor.provider(provider),
-            action="payment.failed",
-            order_id=order.id,
-            reason=reason,
-        )
+        _audit_order(session, order, now, provider, "payment.failed", reason)
         notice = _notice("payment.failed", order, reason=reason)
     await ctx.send([notice])
     return True
+
+
+def _audit_order(
+    session: AsyncSession, order: Order, at: datetime, provider: str, action: str, reason: str
+) -> None:
+    """A provider's word on an order, in the audit log."""
+    audit(
+        session,
+        at=at,
+        workspace_id=order.workspace_id,
+        subscription_id=order.subscription_id,
+        actor=Actor.provider(provider),
+        action=action,
+        order_id=order.id,
+        reason=reason,
+    )
 
 
 async def release_order(
@@ -252,16 +259,7 @@ async def release_order(
         ):
             return False
         order.status, order.closed_at, order.close_reason = OrderStatus.EXPIRED.value, now, reason
-        audit(
-            session,
-            at=now,
-            workspace_id=order.workspace_id,
-            subscription_id=order.subscription_id,
-            actor=Actor.provider(provider),
-            action="order.expired",
-            order_id=order.id,
-            reason=reason,
-        )
+        _audit_order(session, order, now, provider, "order.expired", reason)
         return True
 
 
@@ -286,14 +284,12 @@ async def await_async_payment(
         if order.status != OrderStatus.PENDING.value or order.kind == OrderKind.RENEWAL.value:
             return False
         order.expires_at = max(order.expires_at, now + ASYNC_PAYMENT_WAIT)
-        audit(
+        _audit_order(
             session,
-            at=now,
-            workspace_id=order.workspace_id,
-            subscription_id=order.subscription_id,
-            actor=Actor.provider(provider),
-            action="order.awaiting_payment",
-            order_id=order.id,
-            reason="the payment settles later; the order stays payable meanwhile",
+            order,
+            now,
+            provider,
+            "order.awaiting_payment",
+            "the payment settles later; the order stays payable meanwhile",
         )
         return True
