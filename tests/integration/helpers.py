@@ -25,6 +25,18 @@ async def pay(ctx: Context, placed: PlacedOrder, payment_id: str | None = None) 
     )
 
 
+async def pay_order(ctx: Context, order: Order, payment_id: str) -> PaymentResult:
+    """Pay a stored order (a renewal, say) exactly what it asks."""
+    return await apply_payment(
+        ctx,
+        provider="fake",
+        provider_payment_id=payment_id,
+        order_reference=order.reference,
+        amount=order.due_now,
+        currency=order.currency,
+    )
+
+
 async def buy(
     ctx: Context, actor: Actor, workspace_id: int, terms: Terms, subscription_id: int | None = None
 ) -> PlacedOrder:

@@ -15,12 +15,11 @@ from core.model import AuditEntry, Order
 from core.pricing import Terms
 from core.services.context import Context
 from core.services.orders import place_order, schedule_downgrade, withdraw_scheduled_change
-from core.services.payments import apply_payment
 from core.services.queries import subscription_details
 from core.services.subscriptions import resume, start_trial, unsubscribe
 from core.services.sweep import sweep
 from tests.conftest import at
-from tests.integration.helpers import buy, pay, pending_renewal, subscription
+from tests.integration.helpers import buy, pay, pay_order, pending_renewal, subscription
 
 
 async def test_a_trial_runs_fourteen_days_then_becomes_inactive(
@@ -117,14 +116,7 @@ async def test_a_downgrade_is_scheduled_shown_withdrawn_and_applied_at_renewal(
     await sweep(ctx)
     renewal = await pending_renewal(ctx, sub.id)
     assert (renewal.package, renewal.new_quantity, renewal.due_now) == ("cc1", 50, 75_000)
-    await apply_payment(
-        ctx,
-        provider="fake",
-        provider_payment_id="r1",
-        order_reference=renewal.reference,
-        amount=renewal.due_now,
-        currency="USD",
-    )
+    await pay_order(ctx, renewal, "r1")
     sub = await subscription(ctx, workspace_id, "cc1")
     assert (sub.quantity, sub.scheduled_package, sub.period_end) == (
         50,
@@ -150,14 +142,7 @@ async def test_an_unpaid_renewal_suspends_after_the_grace_period(
     assert (await sweep(ctx))["subscription.suspended"] == 1
     sub = await subscription(ctx, workspace_id, "cc1")
     assert (sub.state, sub.inactive_reason) == ("inactive", "lapsed")
-    late = await apply_payment(
-        ctx,
-        provider="fake",
-        provider_payment_id="late",
-        order_reference=renewal.reference,
-        amount=renewal.due_now,
-        currency="USD",
-    )
+    late = await pay_order(ctx, renewal, "late")
     assert late.outcome == "credited"
     again = await place_order(ctx, owner, workspace_id, Terms("cc1", 1, 2))
     assert again.quote.kind == "new"
@@ -173,14 +158,7 @@ async def test_a_renewal_paid_within_grace_continues_from_the_old_end(
     await sweep(ctx)
     renewal = await pending_renewal(ctx, sub.id)
     clock.set(at("2026-02-17T09:00:00Z"))
-    await apply_payment(
-        ctx,
-        provider="fake",
-        provider_payment_id="r",
-        order_reference=renewal.reference,
-        amount=renewal.due_now,
-        currency="USD",
-    )
+    await pay_order(ctx, renewal, "r")
     sub = await subscription(ctx, workspace_id, "cc1")
     assert (sub.period_start, sub.period_end) == (
         at("2026-02-15T10:00:00Z"),
@@ -241,14 +219,7 @@ async def test_an_upgrade_after_a_paid_renewal_renews_again_at_its_own_period_en
     clock.set(at("2026-02-15T10:00:00Z"))
     await sweep(ctx)
     renewal = await pending_renewal(ctx, sub.id)
-    await apply_payment(
-        ctx,
-        provider="fake",
-        provider_payment_id="r1",
-        order_reference=renewal.reference,
-        amount=renewal.due_now,
-        currency="USD",
-    )
+    await pay_order(ctx, renewal, "r1")
     clock.set(at("2026-03-01T10:00:00Z"))
     await buy(ctx, owner, workspace_id, Terms("cc2", 1, 2), subscription_id=sub.id)
     clock.set(at("2026-04-01T10:00:00Z"))

@@ -9,12 +9,11 @@ from core.db import Database
 from core.pricing import QuoteKind, Terms
 from core.services.context import Context
 from core.services.orders import get_quote, place_order
-from core.services.payments import apply_payment
 from core.services.sweep import sweep
 from core.services.workspaces import create_workspace
 from tests.conftest import at
 from tests.fakes import FakeGateway
-from tests.integration.helpers import buy, pay, pending_renewal, subscription
+from tests.integration.helpers import buy, pay, pay_order, pending_renewal, subscription
 
 
 async def test_example_1_new_purchase_starts_the_period_at_payment(
@@ -85,14 +84,7 @@ async def test_example_4_month_end_anchor_does_not_drift_across_renewals(
     report = await sweep(ctx)
     assert report["renewal.due"] == 1
     renewal = await pending_renewal(ctx, sub.id)
-    await apply_payment(
-        ctx,
-        provider="fake",
-        provider_payment_id="renew-1",
-        order_reference=renewal.reference,
-        amount=renewal.due_now,
-        currency="USD",
-    )
+    await pay_order(ctx, renewal, "renew-1")
     sub = await subscription(ctx, workspace_id, "cc1")
     assert sub.period_start == at("2026-02-28T09:00:00Z")
     assert sub.period_end == at("2026-03-31T09:00:00Z")
