@@ -1,0 +1,181 @@
+"""A fake Slack Web API server: answers as Slack does, records calls, and can be told to
+answer `ratelimited` (429 with Retry-After) or `invalid_auth`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+TOKEN = "xoxb-test-token"
+TEAM = "T0ACME"
+BOT_USER = "UPLANBOT"
+JSON_FIELDS = {"blocks", "view", "attachments"}
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class FakeSlackApi:
+    url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    refused: list[Call] = field(default_factory=list)
+    admins: set[str] = field(default_factory=set)
+    owners: set[str] = field(default_factory=set)
+    locales: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, list[str]] = field(default_factory=dict)
+    """Errors to answer, once each, per method: "ratelimited" or a Slack error code."""
+    ts: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/api/"
+
+    def fail(self, method: str, *errors: str) -> None:
+        self.failures.setdefault(method, []).extend(errors)
+
+    def made(self, method: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    def messages(self, channel: str, user: str) -> list[dict[str, Any]]:
+        """What `user` was shown in `channel`: ephemeral posts, posts and updates in order."""
+        shown: list[dict[str, Any]] = []
+        for call in self.calls:
+            args = call.args
+            if (
+                call.method == "chat.postEphemeral"
+                and (args.get("channel"), args.get("user"))
+                == (
+                    channel,
+                    user,
+                )
+            ) or (
+                call.method in ("chat.postMessage", "chat.update")
+                and args.get("channel")
+                in (
+                    channel,
+                    user,
+                )
+            ):
+                shown.append(args)
+        return shown
+
+    def home(self, user: str) -> dict[str, Any]:
+        views = [a["view"] for a in self.made("views.publish") if a.get("user_id") == user]
+        assert views, f"no Home view published for {user}"
+        return views[-1]
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/api/{method}", self._endpoint, methods=["POST", "GET"])])
+
+    async def _endpoint(self, request: Request) -> JSONResponse:
+        method = request.path_params["method"]
+        if request.headers.get("content-type", "").startswith("application/json"):
+            args: dict[str, Any] = json.loads(await request.body() or b"{}")
+        else:
+            args = dict(await request.form())  # type: ignore[arg-type]
+        args.update(request.query_params)
+        for name in JSON_FIELDS:
+            if isinstance(args.get(name), str):
+                args[name] = json.loads(args[name])
+        failures = self.failures.get(method)
+        if failures:
+            error = failures.pop(0)
+            self.refused.append(Call(method, {**args, "failed": error}))
+            if error == "ratelimited":
+                return JSONResponse(
+                    {"ok": False, "error": "ratelimited"},
+                    status_code=429,
+                    headers={"Retry-After": "1"},
+                )
+            return JSONResponse({"ok": False, "error": error})
+        auth = request.headers.get("authorization", "")
+        if method != "oauth.v2.access" and auth != f"Bearer {TOKEN}":
+            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        self.calls.append(Call(method, args))
+        self.changed.set()
+        return JSONResponse(self._answer(method, args))
+
+    def _next_ts(self) -> str:
+        self.ts += 1
+        return f"1768471200.{self.ts:06d}"
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://acme.slack.com/",
+                "team": "Acme",
+                "user": "planbot",
+                "team_id": TEAM,
+                "user_id": BOT_USER,
+                "bot_id": "BPLANBOT",
+            }
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": args.get("channel"), "ts": self._next_ts()}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "chat.update":
+            return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
+        if method in ("views.open", "views.update", "views.publish"):
+            return {"ok": True, "view": {"id": f"V{len(self.calls)}", **(args.get("view") or {})}}
+        if method == "users.info":
+            user = str(args.get("user"))
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "team_id": TEAM,
+                    "name": user.lower(),
+                    "real_name": f"User {user}",
+                    "is_admin": user in self.admins or user in self.owners,
+                    "is_owner": user in self.owners,
+                    "locale": self.locales.get(user, "en-US"),
+                },
+            }
+        if method == "oauth.v2.access":
+            return {
+                "ok": True,
+                "access_token": TOKEN,
+                "token_type": "bot",
+                "scope": "commands,chat:write,users:read",
+                "bot_user_id": BOT_USER,
+                "app_id": "APLANBOT",
+                "team": {"id": TEAM, "name": "Acme"},
+                "authed_user": {"id": "UOWNER"},
+            }
+        return {"ok": False, "error": "unknown_method"}
+
+
+@contextlib.asynccontextmanager
+async def running(api: FakeSlackApi) -> AsyncIterator[str]:
+    """Serve the fake on a free port of 127.0.0.1; yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(api.app(), log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
+        await asyncio.sleep(0.01)
+    api.url = f"http://127.0.0.1:{port}"
+    try:
+        yield api.url
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
