@@ -226,13 +226,24 @@ def cmd_serve(_: argparse.Namespace) -> int:
             "planbot serve: error: TELEGRAM_WEBHOOK_SECRET is required to serve the Telegram "
             "webhook (or unset TELEGRAM_BOT_TOKEN)"
         )
+    if settings.SLACK_BOT_TOKEN:
+        from adapters.slack.modes import SlackSetupError, check_slack
+
+        try:
+            check_slack(settings, socket=False)
+        except SlackSetupError as exc:
+            raise UsageError(f"planbot serve: error: {exc}") from exc
     upgrade(settings.DATABASE_URL)
     announce(settings)
 
     async def go() -> None:
         ctx = build_context(settings)
         try:
-            if settings.TELEGRAM_BOT_TOKEN:
+            if settings.SLACK_BOT_TOKEN:
+                from adapters.slack.modes import http_mode
+
+                await http_mode(ctx, settings)
+            elif settings.TELEGRAM_BOT_TOKEN:
                 from adapters.telegram.modes import webhook_mode
 
                 await webhook_mode(ctx, settings)

@@ -94,20 +94,15 @@ async def console_mode(settings: Settings, source: TextIO) -> None:
 
 
 def check_platforms(settings: Settings) -> None:
-    """Telegram runs when its token is set; platforms this build lacks are refused."""
-    configured = [
-        name
-        for name, value in (
-            ("SLACK_BOT_TOKEN", settings.SLACK_BOT_TOKEN),
-            ("SLACK_APP_TOKEN", settings.SLACK_APP_TOKEN),
-        )
-        if value
-    ]
-    if configured:
-        raise NotAvailable(
-            f"{', '.join(configured)} is set, but this build has only the console chat and "
-            "Telegram; unset it to run"
-        )
+    """Slack runs when it is configured completely; what cannot start is refused up front."""
+    from adapters.slack.modes import SlackSetupError, check_slack, slack_configured
+
+    if not slack_configured(settings):
+        return
+    try:
+        check_slack(settings, socket=bool(settings.SLACK_APP_TOKEN))
+    except SlackSetupError as exc:
+        raise NotAvailable(str(exc)) from exc
 
 
 def run() -> int:
@@ -117,7 +112,9 @@ def run() -> int:
     upgrade(settings.DATABASE_URL)
     announce(settings)
     with contextlib.suppress(KeyboardInterrupt):
-        if settings.TELEGRAM_BOT_TOKEN:
+        if settings.SLACK_BOT_TOKEN:
+            asyncio.run(slack_mode(settings))
+        elif settings.TELEGRAM_BOT_TOKEN:
             asyncio.run(telegram_mode(settings))
         else:
             asyncio.run(console_mode(settings, sys.stdin))
@@ -132,5 +129,20 @@ async def telegram_mode(settings: Settings) -> None:
     sweeper = asyncio.create_task(sweep_forever(ctx))
     try:
         await polling_mode(ctx, settings, [sweeper])
+    finally:
+        await ctx.db.dispose()
+
+
+async def slack_mode(settings: Settings) -> None:
+    """The bot on Slack, by Socket Mode when SLACK_APP_TOKEN is set, else in HTTP mode."""
+    from adapters.slack.modes import http_mode, socket_mode
+
+    ctx = build_context(settings)
+    sweeper = asyncio.create_task(sweep_forever(ctx))
+    try:
+        if settings.SLACK_APP_TOKEN:
+            await socket_mode(ctx, settings, [sweeper])
+        else:
+            await http_mode(ctx, settings, [sweeper])
     finally:
         await ctx.db.dispose()

@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     SLACK_CLIENT_ID: str | None = None
     SLACK_CLIENT_SECRET: str | None = None
     SLACK_API_URL: str = "https://slack.com/api/"
+    SLACK_COMMAND: str = "/plans"
     STRIPE_SECRET_KEY: str | None = None
     STRIPE_WEBHOOK_SECRET: str | None = None
     STRIPE_API_BASE: str = "https://api.stripe.com"

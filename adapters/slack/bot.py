@@ -3,6 +3,7 @@ request is acknowledged first and the engine runs after the ack)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -55,6 +56,7 @@ def build_app(
     token: str | None,
     api_url: str = "https://slack.com/api/",
     process_before_response: bool = False,
+    request_verification: bool = True,
 ) -> AsyncApp:
     """A Bolt app for one workspace (its bot token), talking to the Web API at `api_url`."""
     client = AsyncWebClient(token=token, base_url=api_url)
@@ -63,6 +65,7 @@ def build_app(
         signing_secret=signing_secret,
         client=client,
         process_before_response=process_before_response,
+        request_verification_enabled=request_verification,
     )
 
 
@@ -358,6 +361,14 @@ class SlackBot:
                     )
         except SlackApiError as exc:
             log.warning("reply to %s not delivered: %s", where.chat, exc.response.get("error"))
+
+    async def notices_forever(self, every: float) -> None:
+        while True:
+            try:
+                await self.deliver_notices()
+            except Exception:
+                log.exception("notice delivery failed; trying again")
+            await asyncio.sleep(every)
 
     # --- notices --------------------------------------------------------------------------
 

@@ -1,0 +1,123 @@
+"""Starting Slack: HTTP mode (/slack/events in the web app) or Socket Mode (SLACK_APP_TOKEN),
+for the one workspace whose bot token is SLACK_BOT_TOKEN."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import uvicorn
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+from adapters.settings import Settings
+from adapters.slack.bot import SlackBot, build_app
+from adapters.slack.http import EVENTS_PATH, slack_routes
+from adapters.web import create_app
+from adapters.wiring import payment_routes
+from core.services.context import Context
+
+log = logging.getLogger("planbot.slack")
+NOTICE_POLL_SECONDS = 1.0
+
+
+class SlackSetupError(ValueError):
+    """Slack is configured in a way that cannot work; the message says what to set."""
+
+
+def slack_configured(settings: Settings) -> bool:
+    return any(
+        (
+            settings.SLACK_BOT_TOKEN,
+            settings.SLACK_APP_TOKEN,
+            settings.SLACK_CLIENT_ID,
+            settings.SLACK_CLIENT_SECRET,
+        )
+    )
+
+
+def check_slack(settings: Settings, *, socket: bool) -> None:
+    """A bot token always; the signing secret for HTTP mode, the app token for Socket Mode."""
+    if not settings.SLACK_BOT_TOKEN:
+        raise SlackSetupError(
+            "SLACK_BOT_TOKEN is required (xoxb-...); installing into several workspaces "
+            "through OAuth is not available in this build"
+        )
+    if socket and not settings.SLACK_APP_TOKEN:
+        raise SlackSetupError("SLACK_APP_TOKEN (xapp-...) is required for Socket Mode")
+    if not socket and not settings.SLACK_SIGNING_SECRET:
+        raise SlackSetupError(
+            "SLACK_SIGNING_SECRET is required to serve /slack/events (or set SLACK_APP_TOKEN "
+            "for Socket Mode)"
+        )
+
+
+def build_bot(ctx: Context, settings: Settings, *, socket: bool) -> SlackBot:
+    check_slack(settings, socket=socket)
+    app = build_app(
+        signing_secret=settings.SLACK_SIGNING_SECRET or "",
+        token=settings.SLACK_BOT_TOKEN,
+        api_url=settings.SLACK_API_URL,
+        request_verification=not socket,
+    )
+    return SlackBot(ctx, app, command=settings.SLACK_COMMAND, support_staff=settings.support_staff)
+
+
+async def _stop(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def http_mode(
+    ctx: Context, settings: Settings, background: Sequence[asyncio.Task[Any]] = ()
+) -> None:
+    """The web app with /slack/events beside the payment endpoints, and notice delivery."""
+    bot = build_bot(ctx, settings, socket=False)
+    assert settings.SLACK_SIGNING_SECRET is not None
+    routes = [*slack_routes(bot, settings.SLACK_SIGNING_SECRET), *payment_routes(ctx, settings)]
+    config = uvicorn.Config(
+        create_app(ctx, routes=routes), host=settings.PLANBOT_HOST, port=settings.PLANBOT_PORT
+    )
+    notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
+    print(
+        f"planbot on Slack (HTTP mode): request URL {settings.public_url}{EVENTS_PATH}, "
+        f"command {bot.command}. Stop with Ctrl-C.",
+        flush=True,
+    )
+    try:
+        await uvicorn.Server(config).serve()
+    finally:
+        await _stop([notices, *background])
+
+
+async def socket_mode(
+    ctx: Context, settings: Settings, background: Sequence[asyncio.Task[Any]] = ()
+) -> None:
+    """Slack over a WebSocket (no public URL needed), beside the web app for payment pages."""
+    bot = build_bot(ctx, settings, socket=True)
+    assert settings.SLACK_APP_TOKEN is not None
+    handler = AsyncSocketModeHandler(bot.app, settings.SLACK_APP_TOKEN)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(ctx, routes=payment_routes(ctx, settings)),
+            host=settings.PLANBOT_HOST,
+            port=settings.PLANBOT_PORT,
+            log_level="warning",
+        )
+    )
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
+    print(
+        f"planbot on Slack (Socket Mode), command {bot.command}. "
+        f"Payment links open {settings.public_url}. Stop with Ctrl-C.",
+        flush=True,
+    )
+    try:
+        await server.serve()
+    finally:
+        await _stop([notices, *background])
+        await handler.close_async()  # type: ignore[no-untyped-call]
