@@ -226,9 +226,9 @@ def cmd_serve(_: argparse.Namespace) -> int:
             "planbot serve: error: TELEGRAM_WEBHOOK_SECRET is required to serve the Telegram "
             "webhook (or unset TELEGRAM_BOT_TOKEN)"
         )
-    if settings.SLACK_BOT_TOKEN:
-        from adapters.slack.modes import SlackSetupError, check_slack
+    from adapters.slack.modes import SlackSetupError, check_slack, slack_configured
 
+    if slack_configured(settings):
         try:
             check_slack(settings, socket=False)
         except SlackSetupError as exc:
@@ -239,7 +239,7 @@ def cmd_serve(_: argparse.Namespace) -> int:
     async def go() -> None:
         ctx = build_context(settings)
         try:
-            if settings.SLACK_BOT_TOKEN:
+            if slack_configured(settings):
                 from adapters.slack.modes import http_mode
 
                 await http_mode(ctx, settings)

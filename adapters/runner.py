@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.console import open_chat
 from adapters.settings import Settings, load_settings
+from adapters.slack.modes import slack_configured
 from adapters.web import create_app
 from adapters.wiring import build_context, payment_routes
 from core.clock import format_iso
@@ -95,7 +96,7 @@ async def console_mode(settings: Settings, source: TextIO) -> None:
 
 def check_platforms(settings: Settings) -> None:
     """Slack runs when it is configured completely; what cannot start is refused up front."""
-    from adapters.slack.modes import SlackSetupError, check_slack, slack_configured
+    from adapters.slack.modes import SlackSetupError, check_slack
 
     if not slack_configured(settings):
         return
@@ -112,7 +113,7 @@ def run() -> int:
     upgrade(settings.DATABASE_URL)
     announce(settings)
     with contextlib.suppress(KeyboardInterrupt):
-        if settings.SLACK_BOT_TOKEN:
+        if slack_configured(settings):
             asyncio.run(slack_mode(settings))
         elif settings.TELEGRAM_BOT_TOKEN:
             asyncio.run(telegram_mode(settings))

@@ -12,8 +12,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select
 
@@ -38,7 +40,7 @@ from bot.i18n import Translator, language_of
 from bot.notices import notice_text
 from bot.vocabulary import Incoming, Reply, Text
 from core.access import Actor
-from core.model import Member, Role
+from core.model import Member, Role, Workspace
 from core.services.context import Context
 from core.services.outbox import take_platform_notices
 from core.services.workspaces import ensure_member, ensure_workspace
@@ -57,15 +59,18 @@ def build_app(
     api_url: str = "https://slack.com/api/",
     process_before_response: bool = False,
     request_verification: bool = True,
+    oauth: AsyncOAuthSettings | None = None,
 ) -> AsyncApp:
-    """A Bolt app for one workspace (its bot token), talking to the Web API at `api_url`."""
-    client = AsyncWebClient(token=token, base_url=api_url)
+    """A Bolt app for one workspace (its bot token) or for every workspace that installs it
+    (`oauth`), talking to the Web API at `api_url`."""
+    client = AsyncWebClient(token=None if oauth is not None else token, base_url=api_url)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return AsyncApp(
         signing_secret=signing_secret,
         client=client,
         process_before_response=process_before_response,
         request_verification_enabled=request_verification,
+        oauth_settings=oauth,
     )
 
 
@@ -125,8 +130,10 @@ class SlackBot:
         command: str = DEFAULT_COMMAND,
         support_staff: frozenset[str] = frozenset(),
         role_ttl: float = ROLE_TTL_SECONDS,
+        installations: AsyncInstallationStore | None = None,
     ) -> None:
         self.ctx = ctx
+        self.installations = installations
         self.app = app
         self.command = command if command.startswith("/") else f"/{command}"
         self.engine = Engine(ctx, all_flows(), support_staff=support_staff)
@@ -362,6 +369,27 @@ class SlackBot:
         except SlackApiError as exc:
             log.warning("reply to %s not delivered: %s", where.chat, exc.response.get("error"))
 
+    async def client_for(self, workspace_id: int) -> AsyncWebClient | None:
+        """The Web API client with the bot token of the workspace's installation."""
+        if self.installations is None:
+            return self.app.client
+        async with self.ctx.db.unit_of_work() as session:
+            team = await session.scalar(
+                select(Workspace.external_id).where(
+                    Workspace.id == workspace_id, Workspace.platform == PLATFORM
+                )
+            )
+        if team is None:
+            return None
+        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team)
+        if bot is None or not bot.bot_token:
+            return None
+        return AsyncWebClient(
+            token=bot.bot_token,
+            base_url=self.app.client.base_url,
+            retry_handlers=list(self.app.client.retry_handlers),
+        )
+
     async def notices_forever(self, every: float) -> None:
         while True:
             try:
@@ -382,8 +410,14 @@ class SlackBot:
             user = notice.chat_id.rpartition(":")[2]
             t = Translator(item.locale or "en", item.timezone)
             text = notice_text(t, self.ctx.catalog, notice)
+            client = await self.client_for(notice.workspace_id)
+            if client is None:
+                log.warning(
+                    "notice %s: workspace %s has no installation", notice.kind, notice.workspace_id
+                )
+                continue
             try:
-                await self.app.client.chat_postMessage(
+                await client.chat_postMessage(
                     channel=user,
                     text=text,
                     blocks=[

@@ -39,4 +39,22 @@ def slack_routes(bot: SlackBot, signing_secret: str) -> list[BaseRoute]:
             return PlainTextResponse("malformed request", status_code=400)
         return response
 
-    return [Route(EVENTS_PATH, events, methods=["POST"])]
+    async def oauth(request: Request) -> Response:
+        """The install page and the OAuth redirect, handled by Bolt's flow."""
+        try:
+            response = await handler.handle(request)
+        except Exception:
+            log.exception("a Slack install request could not be handled")
+            return PlainTextResponse("malformed request", status_code=400)
+        if response.status_code >= 500:
+            return PlainTextResponse("installation failed", status_code=400)
+        return response
+
+    routes: list[BaseRoute] = [Route(EVENTS_PATH, events, methods=["POST"])]
+    flow = bot.app.oauth_flow
+    if flow is not None:
+        routes += [
+            Route(flow.install_path, oauth, methods=["GET"]),
+            Route(flow.redirect_uri_path, oauth, methods=["GET"]),
+        ]
+    return routes

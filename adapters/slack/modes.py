@@ -15,6 +15,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from adapters.settings import Settings
 from adapters.slack.bot import SlackBot, build_app
 from adapters.slack.http import EVENTS_PATH, slack_routes
+from adapters.slack.oauth import oauth_settings
 from adapters.web import create_app
 from adapters.wiring import payment_routes
 from core.services.context import Context
@@ -39,14 +40,20 @@ def slack_configured(settings: Settings) -> bool:
 
 
 def check_slack(settings: Settings, *, socket: bool) -> None:
-    """A bot token always; the signing secret for HTTP mode, the app token for Socket Mode."""
-    if not settings.SLACK_BOT_TOKEN:
+    """A bot token (one workspace) or the client id and secret (OAuth install, HTTP mode);
+    the signing secret for HTTP mode, the app token for Socket Mode."""
+    oauth = bool(settings.SLACK_CLIENT_ID or settings.SLACK_CLIENT_SECRET)
+    if oauth and not (settings.SLACK_CLIENT_ID and settings.SLACK_CLIENT_SECRET):
+        raise SlackSetupError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (OAuth)")
+    if not settings.SLACK_BOT_TOKEN and not oauth:
         raise SlackSetupError(
-            "SLACK_BOT_TOKEN is required (xoxb-...); installing into several workspaces "
-            "through OAuth is not available in this build"
+            "SLACK_BOT_TOKEN (xoxb-..., one workspace) or SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET (installation through OAuth) is required"
         )
     if socket and not settings.SLACK_APP_TOKEN:
         raise SlackSetupError("SLACK_APP_TOKEN (xapp-...) is required for Socket Mode")
+    if socket and not settings.SLACK_BOT_TOKEN:
+        raise SlackSetupError("Socket Mode serves one workspace: set SLACK_BOT_TOKEN")
     if not socket and not settings.SLACK_SIGNING_SECRET:
         raise SlackSetupError(
             "SLACK_SIGNING_SECRET is required to serve /slack/events (or set SLACK_APP_TOKEN "
@@ -54,15 +61,29 @@ def check_slack(settings: Settings, *, socket: bool) -> None:
         )
 
 
-def build_bot(ctx: Context, settings: Settings, *, socket: bool) -> SlackBot:
+async def build_bot(ctx: Context, settings: Settings, *, socket: bool) -> SlackBot:
+    """One workspace by its bot token, or every installing workspace when OAuth is set."""
     check_slack(settings, socket=socket)
+    oauth, installations = None, None
+    if not socket and not settings.SLACK_BOT_TOKEN:
+        assert settings.SLACK_CLIENT_ID and settings.SLACK_CLIENT_SECRET
+        oauth, installations = await oauth_settings(
+            ctx.db.engine, settings.SLACK_CLIENT_ID, settings.SLACK_CLIENT_SECRET
+        )
     app = build_app(
         signing_secret=settings.SLACK_SIGNING_SECRET or "",
         token=settings.SLACK_BOT_TOKEN,
         api_url=settings.SLACK_API_URL,
         request_verification=not socket,
+        oauth=oauth,
     )
-    return SlackBot(ctx, app, command=settings.SLACK_COMMAND, support_staff=settings.support_staff)
+    return SlackBot(
+        ctx,
+        app,
+        command=settings.SLACK_COMMAND,
+        support_staff=settings.support_staff,
+        installations=installations,
+    )
 
 
 async def _stop(tasks: Sequence[asyncio.Task[Any]]) -> None:
@@ -76,7 +97,7 @@ async def http_mode(
     ctx: Context, settings: Settings, background: Sequence[asyncio.Task[Any]] = ()
 ) -> None:
     """The web app with /slack/events beside the payment endpoints, and notice delivery."""
-    bot = build_bot(ctx, settings, socket=False)
+    bot = await build_bot(ctx, settings, socket=False)
     assert settings.SLACK_SIGNING_SECRET is not None
     routes = [*slack_routes(bot, settings.SLACK_SIGNING_SECRET), *payment_routes(ctx, settings)]
     config = uvicorn.Config(
@@ -85,7 +106,9 @@ async def http_mode(
     notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
     print(
         f"planbot on Slack (HTTP mode): request URL {settings.public_url}{EVENTS_PATH}, "
-        f"command {bot.command}. Stop with Ctrl-C.",
+        f"command {bot.command}"
+        + (f", install at {settings.public_url}/slack/install" if bot.installations else "")
+        + ". Stop with Ctrl-C.",
         flush=True,
     )
     try:
@@ -98,7 +121,7 @@ async def socket_mode(
     ctx: Context, settings: Settings, background: Sequence[asyncio.Task[Any]] = ()
 ) -> None:
     """Slack over a WebSocket (no public URL needed), beside the web app for payment pages."""
-    bot = build_bot(ctx, settings, socket=True)
+    bot = await build_bot(ctx, settings, socket=True)
     assert settings.SLACK_APP_TOKEN is not None
     handler = AsyncSocketModeHandler(bot.app, settings.SLACK_APP_TOKEN)
     server = uvicorn.Server(

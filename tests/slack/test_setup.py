@@ -18,7 +18,12 @@ def settings(**values: str) -> Settings:
     ("values", "needed"),
     [
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
-        ({"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"}, "SLACK_BOT_TOKEN"),
+        ({"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"}, "SLACK_SIGNING_SECRET"),
+        ({"SLACK_CLIENT_ID": "1", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_SECRET"),
+        (
+            {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_APP_TOKEN": "x"},
+            "SLACK_BOT_TOKEN",
+        ),
         ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
     ],
 )
@@ -33,14 +38,15 @@ def test_incomplete_slack_settings_are_refused(values: dict[str, str], needed: s
         {},
         {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
         {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"},
+        {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s"},
     ],
 )
 def test_complete_slack_settings_start(values: dict[str, str]) -> None:
     check_platforms(settings(**values))
 
 
-def test_the_command_name_is_configurable(services: Context) -> None:
-    bot = build_bot(
+async def test_the_command_name_is_configurable(services: Context) -> None:
+    bot = await build_bot(
         services,
         settings(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", SLACK_COMMAND="billing"),
         socket=False,

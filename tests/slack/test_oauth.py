@@ -1,0 +1,72 @@
+"""Installing into a workspace through OAuth: the install link, the redirect, then requests
+authorized with the stored bot token; installations and states live in planbot's database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from adapters.slack.bot import build_app
+from adapters.slack.http import slack_routes
+from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
+from adapters.web import create_app
+from core.services.context import Context
+from tests.slack.conftest import PUBLIC_URL, SECRET, ProbedBot, Slack
+from tests.slack.fake_api import TEAM, FakeSlackApi
+
+
+@pytest.fixture
+async def installable(api: FakeSlackApi, services: Context) -> AsyncIterator[Slack]:
+    settings, installations = await oauth_settings(services.db.engine, "111.222", "shh")
+    app = build_app(signing_secret=SECRET, token=None, api_url=api.api_url, oauth=settings)
+    bot = ProbedBot(services, app, installations=installations)
+    web = create_app(services, routes=slack_routes(bot, SECRET))
+    harness = Slack(api, services, bot=bot)
+    harness.http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=web), base_url=PUBLIC_URL.replace("http:", "https:")
+    )
+    yield harness
+    await harness.http.aclose()
+
+
+async def install(slack: Slack) -> httpx.Response:
+    assert slack.http is not None
+    page = await slack.http.get(INSTALL_PATH)
+    assert page.status_code in (200, 302)
+    found = re.search(r'href="(https://slack.com/oauth/v2/authorize[^"]+)"', page.text)
+    link = page.headers.get("location") or (found.group(1) if found else "")
+    query = parse_qs(urlsplit(link.replace("&amp;", "&")).query)
+    assert query["client_id"] == ["111.222"]
+    assert "commands" in query["scope"][0]
+    return await slack.http.get(REDIRECT_PATH, params={"code": "c0de", "state": query["state"][0]})
+
+
+async def test_a_workspace_installs_the_app_and_uses_it(
+    installable: Slack, api: FakeSlackApi
+) -> None:
+    done = await install(installable)
+    assert done.status_code == 200, done.text
+    assert api.made("oauth.v2.access")
+    text = await installable.command("UMEMBER", "")
+    assert "Contact Center 1" in text
+
+
+async def test_a_forged_state_installs_nothing(installable: Slack, api: FakeSlackApi) -> None:
+    assert installable.http is not None
+    await installable.http.get(INSTALL_PATH)
+    answer = await installable.http.get(REDIRECT_PATH, params={"code": "c0de", "state": "forged"})
+    assert 400 <= answer.status_code < 500
+    assert api.made("oauth.v2.access") == []
+
+
+async def test_requests_from_a_workspace_that_never_installed_do_nothing(
+    installable: Slack, api: FakeSlackApi
+) -> None:
+    response = await installable.post_form(installable.command_form("UMEMBER", ""))
+    assert response.status_code < 500
+    assert api.made("chat.postEphemeral") == []
+    assert TEAM
