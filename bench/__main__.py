@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import engine_step, stripe_webhooks, telegram_step
+from bench import engine_step, slack_step, stripe_webhooks, telegram_step
 
 
 def main() -> None:
@@ -16,6 +16,7 @@ def main() -> None:
     )
     engine_step.main(quick)
     telegram_step.main(quick)
+    slack_step.main(quick)
     stripe_webhooks.main(quick)
 
 

@@ -40,6 +40,8 @@ class FakeSlackApi:
     failures: dict[str, list[str]] = field(default_factory=dict)
     """Errors to answer, once each, per method: "ratelimited" or a Slack error code."""
     ts: int = 0
+    last: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """The newest ephemeral message per (channel, user)."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -108,6 +110,8 @@ class FakeSlackApi:
         if method != "oauth.v2.access" and auth != f"Bearer {TOKEN}":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         self.calls.append(Call(method, args))
+        if method == "chat.postEphemeral":
+            self.last[(str(args.get("channel")), str(args.get("user")))] = args
         self.changed.set()
         return JSONResponse(self._answer(method, args))
 
