@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from adapters.sandbox import complete_sandbox_payment
@@ -131,3 +133,55 @@ async def test_app_home_shows_the_details_with_buttons(slack: Slack, api: FakeSl
     label = next(iter(buttons(home)))
     text = await slack.tap(ADMIN, label, channel="home")
     assert text
+
+
+async def test_in_the_apps_direct_messages_menus_are_updated_in_place(
+    slack: Slack, api: FakeSlackApi
+) -> None:
+    api.admins.add(ADMIN)
+    assert slack.bot is not None
+    text = await slack.command(ADMIN, "trial", channel="DPLANBOT")
+    assert "Which package would you like to try?" in text
+    posted = api.made("chat.postMessage")
+    assert posted and posted[-1]["channel"] == "DPLANBOT"
+    assert api.made("chat.postEphemeral") == []
+    menu = posted[-1]
+    payload = slack.action_payload(ADMIN, buttons(menu)["Contact Center 2"], "DPLANBOT")
+    payload["container"]["is_ephemeral"] = False
+    before = slack.bot.done
+    assert (await slack.post_payload(payload)).status_code == 200
+    await slack.settle(before)
+    updated = api.made("chat.update")
+    assert updated and updated[-1]["channel"] == "DPLANBOT"
+    assert "Your trial of Contact Center 2 has started" in text_of(updated[-1])
+
+
+async def test_a_text_answer_in_direct_messages_reaches_the_flow(
+    slack: Slack, api: FakeSlackApi
+) -> None:
+    assert slack.bot is not None
+    before = slack.bot.done
+    event = {
+        "type": "message",
+        "channel": "DPLANBOT",
+        "channel_type": "im",
+        "user": MEMBER,
+        "text": "hello",
+        "ts": "1768471200.000100",
+    }
+    response = await slack.post_event(
+        {"team_id": TEAM, "type": "event_callback", "event_id": "Ev2", "event": event}
+    )
+    assert response.status_code == 200
+    await slack.settle(before)
+    assert "I can only respond to commands and buttons." in text_of(
+        api.made("chat.postMessage")[-1]
+    )
+    # The bot's own messages are not answered.
+    before = slack.bot.done
+    bot_event = {**event, "bot_id": "BPLANBOT", "text": "echo"}
+    await slack.post_event(
+        {"team_id": TEAM, "type": "event_callback", "event_id": "Ev3", "event": bot_event}
+    )
+    await asyncio.sleep(0.2)
+    assert slack.bot.done == before
