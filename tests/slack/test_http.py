@@ -135,3 +135,15 @@ async def test_invalid_auth_is_logged_not_raised(slack: Slack, api: FakeSlackApi
     assert [c.method for c in api.refused] == ["users.info", "chat.postEphemeral"]
     # The next request works again, the user counted as a member.
     assert "Contact Center 1" in await slack.command(USER, "")
+
+
+async def test_roles_come_from_users_info_cached_briefly(slack: Slack, api: FakeSlackApi) -> None:
+    api.admins.add(USER)
+    await slack.command(USER, "")
+    await slack.command(USER, "details")
+    assert len(api.made("users.info")) == 1
+    assert slack.bot is not None
+    slack.bot._people.clear()  # the cache lapsing
+    api.admins.discard(USER)
+    await slack.command(USER, "")
+    assert len(api.made("users.info")) == 2

@@ -9,11 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from adapters.slack.bot import build_app
 from adapters.slack.http import slack_routes
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
 from adapters.web import create_app
+from core.model import Workspace
+from core.ports import Notice
 from core.services.context import Context
 from tests.slack.conftest import PUBLIC_URL, SECRET, ProbedBot, Slack
 from tests.slack.fake_api import TEAM, FakeSlackApi
@@ -70,3 +73,22 @@ async def test_requests_from_a_workspace_that_never_installed_do_nothing(
     assert response.status_code < 500
     assert api.made("chat.postEphemeral") == []
     assert TEAM
+
+
+async def test_notices_go_out_with_the_installed_workspaces_token(
+    installable: Slack, api: FakeSlackApi, services: Context
+) -> None:
+    assert (await install(installable)).status_code == 200
+    await installable.command("UMEMBER", "")
+    async with services.db.unit_of_work() as session:
+        workspace_id = await session.scalar(
+            select(Workspace.id).where(Workspace.external_id == TEAM)
+        )
+    assert workspace_id is not None
+    await services.notifier.notify(
+        Notice("payment.failed", workspace_id, "slack", "C0BILLING:UMEMBER", {"order": "A-1"})
+    )
+    assert installable.bot is not None
+    assert await installable.bot.deliver_notices() == 1
+    posted = api.made("chat.postMessage")[-1]
+    assert posted["channel"] == "UMEMBER" and "A-1" in posted["text"]
