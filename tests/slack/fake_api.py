@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from aiohttp import WSMsgType, web
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
 TEAM = "T0ACME"
 BOT_USER = "UPLANBOT"
 JSON_FIELDS = {"blocks", "view", "attachments"}
@@ -40,6 +42,10 @@ class FakeSlackApi:
     failures: dict[str, list[str]] = field(default_factory=dict)
     """Errors to answer, once each, per method: "ratelimited" or a Slack error code."""
     ts: int = 0
+    socket_url: str = ""
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    acks: list[dict[str, Any]] = field(default_factory=list)
+    """What Socket Mode clients sent back (envelope acknowledgements)."""
     last: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """The newest ephemeral message per (channel, user)."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -83,7 +89,47 @@ class FakeSlackApi:
         return views[-1]
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/api/{method}", self._endpoint, methods=["POST", "GET"])])
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self._endpoint, methods=["POST", "GET"]),
+            ]
+        )
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: hello, then envelopes pushed by `send_envelope`; acks are recorded."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self.sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        async for message in socket:
+            if message.type == WSMsgType.TEXT:
+                self.acks.append(json.loads(message.data))
+        self.sockets.remove(socket)
+        return socket
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any], envelope_id: str) -> None:
+        async with asyncio.timeout(10):
+            while not self.sockets:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
+        await self.sockets[-1].send_json(envelope)
+
+    async def serve_sockets(self) -> web.AppRunner:
+        """The Socket Mode WebSocket endpoint, on its own port of 127.0.0.1."""
+        app = web.Application()
+        app.router.add_get("/link", self._socket)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        self.socket_url = f"ws://127.0.0.1:{port}/link"
+        return runner
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
@@ -107,6 +153,10 @@ class FakeSlackApi:
                 )
             return JSONResponse({"ok": False, "error": error})
         auth = request.headers.get("authorization", "")
+        if method == "apps.connections.open":
+            if auth != f"Bearer {APP_TOKEN}":
+                return JSONResponse({"ok": False, "error": "invalid_auth"})
+            return JSONResponse({"ok": True, "url": self.socket_url})
         if method != "oauth.v2.access" and auth != f"Bearer {TOKEN}":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         self.calls.append(Call(method, args))

@@ -1,0 +1,49 @@
+"""Socket Mode: the same bot over a WebSocket from the fake (apps.connections.open)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+from adapters.settings import Settings
+from adapters.slack.bot import build_app
+from adapters.slack.modes import build_bot
+from core.services.context import Context
+from tests.slack.conftest import CHANNEL, ProbedBot
+from tests.slack.fake_api import APP_TOKEN, TEAM, TOKEN, FakeSlackApi
+
+
+async def test_a_slash_command_over_socket_mode(api: FakeSlackApi, services: Context) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=api.api_url,
+    )
+    assert (await build_bot(services, settings, socket=True)).app.client.token == TOKEN
+    app = build_app(signing_secret="", token=TOKEN, api_url=api.api_url, request_verification=False)
+    bot = ProbedBot(services, app)
+    sockets = await api.serve_sockets()
+    handler = AsyncSocketModeHandler(bot.app, APP_TOKEN)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        command = {
+            "team_id": TEAM,
+            "team_domain": "acme",
+            "channel_id": CHANNEL,
+            "user_id": "UMEMBER",
+            "command": "/plans",
+            "text": "",
+            "trigger_id": "t1",
+            "response_url": "http://127.0.0.1:9/none",
+        }
+        await api.send_envelope("slash_commands", command, "env-1")
+        async with asyncio.timeout(10):
+            while bot.done == 0 or not any(a.get("envelope_id") == "env-1" for a in api.acks):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        shown = api.made("chat.postEphemeral")
+        assert shown and "Contact Center 1" in shown[-1]["text"]
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        await sockets.cleanup()
