@@ -352,18 +352,20 @@ class SlackBot:
                         await client.chat_update(
                             channel=where.channel,
                             ts=where.ts,
-                            text=message.text,
+                            text=mrkdwn_escape(message.text),
                             blocks=message.blocks,
                         )
                     else:
                         await client.chat_postMessage(
-                            channel=where.channel, text=message.text, blocks=message.blocks
+                            channel=where.channel,
+                            text=mrkdwn_escape(message.text),
+                            blocks=message.blocks,
                         )
                 else:
                     await client.chat_postEphemeral(
                         channel=where.channel,
                         user=where.user,
-                        text=message.text,
+                        text=mrkdwn_escape(message.text),
                         blocks=message.blocks,
                     )
         except SlackApiError as exc:
@@ -419,7 +421,7 @@ class SlackBot:
             try:
                 await client.chat_postMessage(
                     channel=user,
-                    text=text,
+                    text=mrkdwn_escape(text),
                     blocks=[
                         {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn_escape(text)}}
                     ],
