@@ -158,7 +158,8 @@ class SlackBot:
 
     async def _ack_quantity(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """Validation errors go back in the ack, keyed by the input's block_id."""
-        error = _quantity_error(Translator("en"), body)
+        language = str(_metadata(body).get("l") or "en")
+        error = _quantity_error(Translator(language_of(language)), body)
         if error is None:
             await ack()
         else:
@@ -202,11 +203,19 @@ class SlackBot:
         except (ValueError, TypeError, KeyError):
             return
         where = self._where_of_action(body)
-        meta = json.dumps(
-            {"v": version, "min": low, "max": high, "c": where.channel, "ts": where.ts}
-        )
         person = await self.person(client, where.team, where.user)
-        t = Translator(language_of(person.locale))
+        language = language_of(person.locale)
+        t = Translator(language)
+        meta = json.dumps(
+            {
+                "v": version,
+                "min": low,
+                "max": high,
+                "c": where.channel,
+                "ts": where.ts,
+                "l": language,
+            }
+        )
         view = quantity_modal(
             texts.quantity_title(t),
             texts.quantity_label(t, low, high),
