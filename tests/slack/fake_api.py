@@ -6,17 +6,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from aiohttp import WSMsgType, web
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.loopback import serve_on_loopback
 
 TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -219,17 +219,6 @@ class FakeSlackApi:
 @contextlib.asynccontextmanager
 async def running(api: FakeSlackApi) -> AsyncIterator[str]:
     """Serve the fake on a free port of 127.0.0.1; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(api.app(), log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
-        await asyncio.sleep(0.01)
-    api.url = f"http://127.0.0.1:{port}"
-    try:
-        yield api.url
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_on_loopback(api.app()) as url:
+        api.url = url
+        yield url

@@ -4,13 +4,11 @@ keys honoured as Stripe honours them, and webhooks signed exactly as Stripe sign
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -18,11 +16,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.loopback import serve_on_loopback
 
 API_KEY = "sk_test_planbot"
 WEBHOOK_SECRET = "whsec_planbot_test"
@@ -527,17 +526,6 @@ class FakeStripe:
 @contextlib.asynccontextmanager
 async def running(fake: FakeStripe) -> AsyncIterator[str]:
     """Serve the fake on a free port of 127.0.0.1; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(fake.app(), log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
-        await asyncio.sleep(0.01)
-    fake.url = f"http://127.0.0.1:{port}"
-    try:
-        yield fake.url
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_on_loopback(fake.app()) as url:
+        fake.url = url
+        yield url

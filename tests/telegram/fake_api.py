@@ -7,17 +7,17 @@ import asyncio
 import contextlib
 import json
 import re
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.loopback import serve_on_loopback
 
 TOKEN = "123456:TEST-token"
 BOT = {"id": 999, "is_bot": True, "first_name": "planbot", "username": "planbot_test_bot"}
@@ -305,17 +305,6 @@ def _error(exc: ApiError) -> JSONResponse:
 @contextlib.asynccontextmanager
 async def running(api: FakeBotApi) -> AsyncIterator[str]:
     """Serve the fake on a free port of 127.0.0.1; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(api.app(), log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 (uvicorn offers no event)
-        await asyncio.sleep(0.01)
-    api.url = f"http://127.0.0.1:{port}"
-    try:
-        yield api.url
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    async with serve_on_loopback(api.app()) as url:
+        api.url = url
+        yield url
