@@ -25,8 +25,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from starlette.applications import Starlette
 
 from adapters.sandbox import SandboxGateway
-from adapters.slack.bot import SlackBot, Where, build_app
+from adapters.slack.bot import SlackBot, build_app
 from adapters.slack.http import EVENTS_PATH, slack_routes
+from adapters.slack.payloads import Where
 from adapters.web import create_app
 from bench.table import Row, print_table
 from core.catalog import load_catalog
@@ -79,7 +80,6 @@ def _command(user: str, text: str) -> str:
             "command": "/plans",
             "text": text,
             "trigger_id": "t",
-            "response_url": "http://127.0.0.1:9/none",
         }
     )
 

@@ -17,8 +17,9 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.sandbox import SandboxGateway
-from adapters.slack.bot import SlackBot, Where, build_app
+from adapters.slack.bot import SlackBot, build_app
 from adapters.slack.http import EVENTS_PATH, slack_routes
+from adapters.slack.payloads import Where
 from adapters.web import create_app
 from core.catalog import Catalog
 from core.clock import FixedClock
@@ -147,7 +148,7 @@ class Slack:
             "command": "/plans",
             "text": text,
             "api_app_id": "APLANBOT",
-            "response_url": f"{self.api.url}/response/{self.triggers}",
+            "response_url": self.api.hook_url(channel, user),
             "trigger_id": f"trigger.{self.triggers}",
         }
 
@@ -201,7 +202,7 @@ class Slack:
                 "is_ephemeral": True,
             }
             payload["channel"] = {"id": channel}
-            payload["response_url"] = f"{self.api.url}/response/{self.triggers}"
+            payload["response_url"] = self.api.hook_url(channel, user)
         return payload
 
     async def tap(self, user: str, label: str, channel: str = CHANNEL) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.loopback import serve_on_loopback
@@ -23,6 +23,7 @@ APP_TOKEN = "xapp-test-token"
 TEAM = "T0ACME"
 BOT_USER = "UPLANBOT"
 JSON_FIELDS = {"blocks", "view", "attachments"}
+HOOK_USES = 5
 
 
 @dataclass
@@ -49,6 +50,11 @@ class FakeSlackApi:
     last: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """The newest ephemeral message per (channel, user)."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    hooks: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """The (channel, user) each response_url answers, by the id ending its path."""
+    hook_uses: dict[str, int] = field(default_factory=dict)
+    expired: set[str] = field(default_factory=set)
+    """response_url ids older than Slack's 30 minutes."""
 
     @property
     def api_url(self) -> str:
@@ -60,25 +66,25 @@ class FakeSlackApi:
     def made(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
 
+    def hook_url(self, channel: str, user: str) -> str:
+        """A new response_url for an answer only `user` sees in `channel`."""
+        hook = str(len(self.hooks) + 1)
+        self.hooks[hook] = (channel, user)
+        return f"{self.url}/response/{hook}"
+
     def messages(self, channel: str, user: str) -> list[dict[str, Any]]:
-        """What `user` was shown in `channel`: ephemeral posts, posts and updates in order."""
+        """What `user` was shown in `channel`: ephemeral posts, posts, updates and answers
+        through response_url, in order."""
         shown: list[dict[str, Any]] = []
         for call in self.calls:
             args = call.args
-            if (
-                call.method == "chat.postEphemeral"
-                and (args.get("channel"), args.get("user"))
-                == (
-                    channel,
-                    user,
-                )
-            ) or (
+            to = {
+                "response_url": args.get("to"),
+                "chat.postEphemeral": (args.get("channel"), args.get("user")),
+            }.get(call.method)
+            if to == (channel, user) or (
                 call.method in ("chat.postMessage", "chat.update")
-                and args.get("channel")
-                in (
-                    channel,
-                    user,
-                )
+                and args.get("channel") in (channel, user)
             ):
                 shown.append(args)
         return shown
@@ -92,6 +98,7 @@ class FakeSlackApi:
         return Starlette(
             routes=[
                 Route("/api/{method}", self._endpoint, methods=["POST", "GET"]),
+                Route("/response/{hook}", self._response_url, methods=["POST"]),
             ]
         )
 
@@ -130,6 +137,26 @@ class FakeSlackApi:
         port = runner.addresses[0][1]
         self.socket_url = f"ws://127.0.0.1:{port}/link"
         return runner
+
+    async def _response_url(self, request: Request) -> Response:
+        """Answers as hooks.slack.com does: "ok", or 404 once a URL is used up or expired."""
+        hook = request.path_params["hook"]
+        if hook not in self.hooks:
+            return PlainTextResponse("invalid_token", status_code=404)
+        if hook in self.expired:
+            return PlainTextResponse("expired_url", status_code=404)
+        if self.hook_uses.get(hook, 0) >= HOOK_USES:
+            return PlainTextResponse("used_url", status_code=404)
+        try:
+            args = json.loads(await request.body())
+        except ValueError:
+            return PlainTextResponse("invalid_payload", status_code=400)
+        if not isinstance(args, dict) or not (args.get("text") or args.get("blocks")):
+            return PlainTextResponse("no_text", status_code=400)
+        self.hook_uses[hook] = self.hook_uses.get(hook, 0) + 1
+        self.calls.append(Call("response_url", {**args, "hook": hook, "to": self.hooks[hook]}))
+        self.changed.set()
+        return PlainTextResponse("ok")
 
     async def _endpoint(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]

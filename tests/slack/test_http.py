@@ -11,7 +11,7 @@ import pytest
 
 from bot.vocabulary import Incoming, Reply
 from core.services.context import Context
-from tests.slack.conftest import Slack, sign
+from tests.slack.conftest import CHANNEL, Slack, sign
 from tests.slack.fake_api import FakeSlackApi
 
 USER = "UADMIN"
@@ -88,10 +88,10 @@ async def test_the_ack_returns_before_the_slow_work_finishes(
     monkeypatch.setattr(engine, "handle", slow)
     response = await asyncio.wait_for(slack.post_form(slack.command_form(USER, "")), 3)
     assert response.status_code == 200
-    assert slack.bot.done == 0 and api.made("chat.postEphemeral") == []
+    assert slack.bot.done == 0 and api.messages(CHANNEL, USER) == []
     release.set()
     await slack.settle(0)
-    assert len(api.made("chat.postEphemeral")) == 1
+    assert len(api.messages(CHANNEL, USER)) == 1
 
 
 async def test_a_bad_quantity_comes_back_in_the_view_submission_ack(
@@ -117,7 +117,7 @@ async def test_a_bad_quantity_comes_back_in_the_view_submission_ack(
 
 
 async def test_rate_limits_are_waited_out(slack: Slack, api: FakeSlackApi) -> None:
-    api.fail("chat.postEphemeral", "ratelimited")
+    api.fail("users.info", "ratelimited")
     text = await slack.command(USER, "")
     assert "Contact Center 1" in text
     failed = [c for c in api.refused if c.args.get("failed") == "ratelimited"]
@@ -128,7 +128,9 @@ async def test_invalid_auth_is_logged_not_raised(slack: Slack, api: FakeSlackApi
     api.fail("users.info", "invalid_auth")
     api.fail("chat.postEphemeral", "invalid_auth")
     assert slack.bot is not None
-    response = await slack.post_form(slack.command_form(USER, ""))
+    form = slack.command_form(USER, "")
+    api.expired.add(form["response_url"].rpartition("/")[2])
+    response = await slack.post_form(form)
     assert response.status_code == 200
     await slack.settle(0)
     assert api.made("chat.postEphemeral") == []
@@ -143,7 +145,7 @@ async def test_roles_come_from_users_info_cached_briefly(slack: Slack, api: Fake
     await slack.command(USER, "details")
     assert len(api.made("users.info")) == 1
     assert slack.bot is not None
-    slack.bot._people.clear()  # the cache lapsing
+    slack.bot.people.forget()  # the cache lapsing
     api.admins.discard(USER)
     await slack.command(USER, "")
     assert len(api.made("users.info")) == 2

@@ -36,13 +36,13 @@ async def test_a_slash_command_over_socket_mode(api: FakeSlackApi, services: Con
             "command": "/plans",
             "text": "",
             "trigger_id": "t1",
-            "response_url": "http://127.0.0.1:9/none",
+            "response_url": api.hook_url(CHANNEL, "UMEMBER"),
         }
         await api.send_envelope("slash_commands", command, "env-1")
         async with asyncio.timeout(10):
             while bot.done == 0 or not any(a.get("envelope_id") == "env-1" for a in api.acks):  # noqa: ASYNC110
                 await asyncio.sleep(0.02)
-        shown = api.made("chat.postEphemeral")
+        shown = api.messages(CHANNEL, "UMEMBER")
         assert shown and "Contact Center 1" in shown[-1]["text"]
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]

@@ -1,0 +1,163 @@
+"""Replies out: Home views, messages updated in place in the app's DM, answers only the
+caller sees in channels (by response_url, which needs no channel membership), and notices
+posted to each person with their workspace's bot token."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy import select
+
+from adapters.slack.payloads import Where
+from adapters.slack.people import PLATFORM
+from adapters.slack.render import Block, Outbound, mrkdwn_escape
+from bot.i18n import Translator
+from bot.notices import notice_text
+from core.model import Workspace
+from core.services.context import Context
+from core.services.outbox import take_platform_notices
+
+HOME_BLOCKS = 100
+NOT_A_MEMBER = {"channel_not_found", "not_in_channel"}
+log = logging.getLogger("planbot.slack")
+
+
+class Delivery:
+    """Puts rendered messages where the request came from, and the outbox's notices in DMs."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        client: AsyncWebClient,
+        installations: AsyncInstallationStore | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.client = client
+        self.installations = installations
+
+    async def deliver(self, client: AsyncWebClient, where: Where, messages: list[Outbound]) -> None:
+        """Home: publish the view. Otherwise the first message replaces the one tapped (in
+        place in a DM, through response_url when it was ephemeral); the rest follow it."""
+        try:
+            if where.is_home:
+                blocks: list[Block] = [b for m in messages for b in m.blocks][:HOME_BLOCKS]
+                await client.views_publish(
+                    user_id=where.user, view={"type": "home", "blocks": blocks}
+                )
+                return
+            for n, message in enumerate(messages):
+                await self._one(client, where, message, first=n == 0)
+        except SlackApiError as exc:
+            log.warning("reply to %s not delivered: %s", where.chat, exc.response.get("error"))
+
+    async def _one(
+        self, client: AsyncWebClient, where: Where, message: Outbound, *, first: bool
+    ) -> None:
+        text = mrkdwn_escape(message.text)
+        if first and where.is_direct and where.ts is not None:
+            await client.chat_update(
+                channel=where.channel, ts=where.ts, text=text, blocks=message.blocks
+            )
+            return
+        if first and where.replace and await self._hook(where, message, replace=True):
+            return
+        if where.is_direct:
+            try:
+                await client.chat_postMessage(
+                    channel=where.channel, text=text, blocks=message.blocks
+                )
+                return
+            except SlackApiError as exc:
+                if exc.response.get("error") not in NOT_A_MEMBER or not where.response_url:
+                    raise
+        if where.response_url and await self._hook(where, message, replace=False):
+            return
+        await client.chat_postEphemeral(
+            channel=where.channel, user=where.user, text=text, blocks=message.blocks
+        )
+
+    async def _hook(self, where: Where, message: Outbound, *, replace: bool) -> bool:
+        """Post through the request's response_url; False when Slack refuses it (used five
+        times, older than 30 minutes) so the Web API can be tried instead."""
+        assert where.response_url is not None
+        hook = AsyncWebhookClient(
+            where.response_url,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+        )
+        try:
+            answer = await hook.send(
+                text=mrkdwn_escape(message.text),
+                blocks=message.blocks,
+                response_type="ephemeral",
+                replace_original=replace,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("response_url for %s failed: %r", where.chat, exc)
+            return False
+        if answer.status_code != 200:
+            log.info("response_url for %s refused: %s", where.chat, answer.body)
+            return False
+        return True
+
+    async def client_for(self, workspace_id: int) -> AsyncWebClient | None:
+        """The Web API client with the bot token of the workspace's installation."""
+        if self.installations is None:
+            return self.client
+        async with self.ctx.db.unit_of_work() as session:
+            team = await session.scalar(
+                select(Workspace.external_id).where(
+                    Workspace.id == workspace_id, Workspace.platform == PLATFORM
+                )
+            )
+        if team is None:
+            return None
+        bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team)
+        if bot is None or not bot.bot_token:
+            return None
+        return AsyncWebClient(
+            token=bot.bot_token,
+            base_url=self.client.base_url,
+            retry_handlers=list(self.client.retry_handlers),
+        )
+
+    async def notices_forever(self, every: float) -> None:
+        while True:
+            try:
+                await self.deliver_notices()
+            except Exception:
+                log.exception("notice delivery failed; trying again")
+            await asyncio.sleep(every)
+
+    async def deliver_notices(self) -> int:
+        """Post what the outbox holds for Slack to each person directly."""
+        pending = await take_platform_notices(self.ctx.db, self.ctx.clock, PLATFORM)
+        for item in pending:
+            notice = item.notice
+            if notice.chat_id is None:
+                continue
+            user = notice.chat_id.rpartition(":")[2]
+            t = Translator(item.locale or "en", item.timezone)
+            text = mrkdwn_escape(notice_text(t, self.ctx.catalog, notice))
+            client = await self.client_for(notice.workspace_id)
+            if client is None:
+                log.warning(
+                    "notice %s: workspace %s has no installation", notice.kind, notice.workspace_id
+                )
+                continue
+            try:
+                await client.chat_postMessage(
+                    channel=user,
+                    text=text,
+                    blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+                )
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                log.warning("notice %s to %s not delivered: %s", notice.kind, user, error)
+        return len(pending)
