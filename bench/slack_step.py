@@ -1,10 +1,11 @@
 """One conversation step through Bolt and the Slack adapter, against a bare Bolt handler on
 the same fake Slack Web API (DESIGN 11: at most 2x the bare handler in throughput and p99).
 
-Both sides get the same signed block_actions requests through the ASGI app, ack them, and
-answer with chat.postEphemeral after the ack. planbot's side also loads the conversation,
-runs the upgrade flow (pick a package, then Back), saves it and renders Block Kit. Two
-latencies: request to ack (the HTTP response), and request to the reply posted.
+Both sides get the same signed requests through the ASGI app, ack them, and answer with
+chat.postEphemeral after the ack. planbot's side also loads the conversation, runs the
+upgrade flow (pick a package, then Back), saves it and renders Block Kit. Three phases:
+every user's slash command (latency to the ack and to the answer); taps flat out (closed
+loop: throughput); taps at a fixed offered load, the same for both (p99 of a full step).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -40,6 +42,7 @@ from tests.slack.conftest import sign
 from tests.slack.fake_api import TEAM, TOKEN, FakeSlackApi, running
 
 USERS = 100
+OFFERED_PER_SECOND = 50
 CHANNEL = "CBENCH"
 SECRET = "bench-signing-secret"
 Step = Callable[[str, int], Awaitable[tuple[float, float]]]
@@ -121,7 +124,8 @@ async def _request(
     return acked, time.perf_counter() - started
 
 
-async def _loop(step: Step, steps: int) -> tuple[float, float, float, float, float]:
+async def _loop(step: Step, steps: int) -> tuple[float, list[float], list[float]]:
+    """Every user taps as fast as answers come: steps/s, ack latencies, full-step latencies."""
     acks: list[float] = []
     fulls: list[float] = []
 
@@ -133,21 +137,65 @@ async def _loop(step: Step, steps: int) -> tuple[float, float, float, float, flo
 
     started = time.perf_counter()
     await asyncio.gather(*(user(u) for u in range(1, USERS + 1)))
-    elapsed = time.perf_counter() - started
-    return (
-        len(fulls) / elapsed,
-        _percentile(acks, 50),
-        _percentile(acks, 99),
-        _percentile(fulls, 50),
-        _percentile(fulls, 99),
+    return len(fulls) / (time.perf_counter() - started), acks, fulls
+
+
+async def _offered(step: Step, first: int, seconds: float) -> list[float]:
+    """Taps sent at OFFERED_PER_SECOND, users in turn (each every 2 s): full-step latencies."""
+    fulls: list[float] = []
+    locks = {u: asyncio.Lock() for u in range(1, USERS + 1)}
+    total = int(OFFERED_PER_SECOND * seconds)
+    started = time.perf_counter()
+
+    async def tap(k: int) -> None:
+        await asyncio.sleep(max(0.0, started + k / OFFERED_PER_SECOND - time.perf_counter()))
+        u = k % USERS + 1
+        async with locks[u]:
+            fulls.append((await step(f"U{u:04d}", first + k // USERS))[1])
+
+    await asyncio.gather(*(tap(k) for k in range(total)))
+    return fulls
+
+
+async def _phases(
+    http: httpx.AsyncClient, timed: _Timed, command: str, step: Step, quick: bool
+) -> Figures:
+    commands = [
+        await _request(http, timed, f"U{u:04d}", _command(f"U{u:04d}", command))
+        for u in range(1, USERS + 1)
+    ]
+    steps = 5 if quick else 20
+    rate, acks, fulls = await _loop(step, steps)
+    offered = await _offered(step, steps, 4.0 if quick else 12.0)
+    return Figures(
+        command_ack_p50=_percentile([c[0] for c in commands], 50),
+        command_ack_p99=_percentile([c[0] for c in commands], 99),
+        command_full_p99=_percentile([c[1] for c in commands], 99),
+        steps_per_second=rate,
+        tap_ack_p99=_percentile(acks, 99),
+        flat_out_full_p99=_percentile(fulls, 99),
+        offered_full_p50=_percentile(offered, 50),
+        offered_full_p99=_percentile(offered, 99),
     )
+
+
+@dataclass(frozen=True)
+class Figures:
+    command_ack_p50: float
+    command_ack_p99: float
+    command_full_p99: float
+    steps_per_second: float
+    tap_ack_p99: float
+    flat_out_full_p99: float
+    offered_full_p50: float
+    offered_full_p99: float
 
 
 def _client(app: Starlette) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
 
 
-async def _planbot(api: FakeSlackApi, folder: Path, steps: int) -> tuple[float, ...]:
+async def _planbot(api: FakeSlackApi, folder: Path, quick: bool) -> Figures:
     url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
     await asyncio.to_thread(upgrade, url)
     db = Database.from_url(url)
@@ -182,21 +230,19 @@ async def _planbot(api: FakeSlackApi, folder: Path, steps: int) -> tuple[float, 
         raise KeyError(label)
 
     try:
-        for u in range(1, USERS + 1):
-            await _request(http, timed, f"U{u:04d}", _command(f"U{u:04d}", "upgrade"))
 
         async def step(user: str, n: int) -> tuple[float, float]:
             label = "Contact Center 2" if n % 2 == 0 else "Back"
             return await _request(http, timed, user, _tap(user, value(user, label)))
 
-        return await _loop(step, steps)
+        return await _phases(http, timed, "upgrade", step, quick)
     finally:
         await http.aclose()
         await db.dispose()
 
 
-async def _bare(api: FakeSlackApi, steps: int) -> tuple[float, ...]:
-    """The bare Bolt handler: ack the button, then post the value back ephemerally."""
+async def _bare(api: FakeSlackApi, quick: bool) -> Figures:
+    """The bare Bolt handler: ack the command or button, then post its text back ephemerally."""
     timed = _Timed()
     client = AsyncWebClient(token=TOKEN, base_url=api.api_url)
     app = AsyncApp(signing_secret=SECRET, client=client)
@@ -213,7 +259,16 @@ async def _bare(api: FakeSlackApi, steps: int) -> tuple[float, ...]:
         finally:
             timed.done(user)
 
+    async def echo_command(body: dict[str, Any], client: AsyncWebClient) -> None:
+        try:
+            await client.chat_postEphemeral(
+                channel=CHANNEL, user=body["user_id"], text=f"echo {body['text']}"
+            )
+        finally:
+            timed.done(body["user_id"])
+
     app.action("planbot_tap:0")(ack=ack, lazy=[echo])
+    app.command("/plans")(ack=ack, lazy=[echo_command])
     from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
     from starlette.requests import Request
     from starlette.responses import Response
@@ -230,31 +285,60 @@ async def _bare(api: FakeSlackApi, steps: int) -> tuple[float, ...]:
         async def step(user: str, n: int) -> tuple[float, float]:
             return await _request(http, timed, user, _tap(user, f"{n}:x"))
 
-        return await _loop(step, steps)
+        return await _phases(http, timed, "upgrade", step, quick)
     finally:
         await http.aclose()
 
 
 async def measure(quick: bool) -> list[Row]:
-    steps = 5 if quick else 20
     api = FakeSlackApi()
     async with running(api):
-        bare = await _bare(api, steps)
+        bare = await _bare(api, quick)
         with tempfile.TemporaryDirectory() as folder:
-            planbot = await _planbot(api, Path(folder), steps)
+            planbot = await _planbot(api, Path(folder), quick)
+    offered = f"at {OFFERED_PER_SECOND} steps/s offered"
     return [
-        Row("bare Bolt steps/s, 100 users", bare[0], "steps/s"),
-        Row("planbot steps/s, 100 users", planbot[0], "steps/s", bare[0] / 2),
-        Row("bare ack p50", bare[1], "ms", None, False),
-        Row("planbot ack p50", planbot[1], "ms", None, False),
-        Row("bare ack p99", bare[2], "ms", None, False),
-        Row("planbot ack p99", planbot[2], "ms", 3000, False),
-        Row("bare full step p50", bare[3], "ms", None, False),
-        Row("planbot full step p50", planbot[3], "ms", None, False),
-        Row("bare full step p99", bare[4], "ms", None, False),
-        Row("planbot full step p99", planbot[4], "ms", bare[4] * 2, False),
-        Row("throughput, bare / planbot", bare[0] / planbot[0], "x", 2, False),
-        Row("full step p99, planbot / bare", planbot[4] / bare[4], "x", 2, False),
+        Row("bare slash command -> ack p50", bare.command_ack_p50, "ms", None, False),
+        Row("planbot slash command -> ack p50", planbot.command_ack_p50, "ms", None, False),
+        Row("bare slash command -> ack p99", bare.command_ack_p99, "ms", None, False),
+        Row("planbot slash command -> ack p99", planbot.command_ack_p99, "ms", 3000, False),
+        Row("bare slash command -> answer p99", bare.command_full_p99, "ms", None, False),
+        Row("planbot slash command -> answer p99", planbot.command_full_p99, "ms", None, False),
+        Row("bare steps/s flat out, 100 users", bare.steps_per_second, "steps/s"),
+        Row(
+            "planbot steps/s flat out, 100 users",
+            planbot.steps_per_second,
+            "steps/s",
+            bare.steps_per_second / 2,
+        ),
+        Row("bare tap -> ack p99, flat out", bare.tap_ack_p99, "ms", None, False),
+        Row("planbot tap -> ack p99, flat out", planbot.tap_ack_p99, "ms", 3000, False),
+        Row("bare full step p99, flat out", bare.flat_out_full_p99, "ms", None, False),
+        Row("planbot full step p99, flat out", planbot.flat_out_full_p99, "ms", None, False),
+        Row(f"bare full step p50 {offered}", bare.offered_full_p50, "ms", None, False),
+        Row(f"planbot full step p50 {offered}", planbot.offered_full_p50, "ms", None, False),
+        Row(f"bare full step p99 {offered}", bare.offered_full_p99, "ms", None, False),
+        Row(
+            f"planbot full step p99 {offered}",
+            planbot.offered_full_p99,
+            "ms",
+            bare.offered_full_p99 * 2,
+            False,
+        ),
+        Row(
+            "throughput, bare / planbot",
+            bare.steps_per_second / planbot.steps_per_second,
+            "x",
+            2,
+            False,
+        ),
+        Row(
+            f"p99 {offered}, planbot / bare",
+            planbot.offered_full_p99 / bare.offered_full_p99,
+            "x",
+            2,
+            False,
+        ),
     ]
 
 
