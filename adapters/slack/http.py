@@ -39,8 +39,18 @@ def slack_routes(bot: SlackBot, signing_secret: str) -> list[BaseRoute]:
             return PlainTextResponse("malformed request", status_code=400)
         return response
 
+    return [Route(EVENTS_PATH, events, methods=["POST"]), *oauth_routes(bot, handler)]
+
+
+def oauth_routes(bot: SlackBot, handler: AsyncSlackRequestHandler | None = None) -> list[BaseRoute]:
+    """The install page and the OAuth redirect, handled by Bolt's flow (none without OAuth);
+    served in HTTP and in Socket Mode alike, since the installer's browser opens them."""
+    flow = bot.app.oauth_flow
+    if flow is None:
+        return []
+    handler = handler or AsyncSlackRequestHandler(bot.app)
+
     async def oauth(request: Request) -> Response:
-        """The install page and the OAuth redirect, handled by Bolt's flow."""
         try:
             response = await handler.handle(request)
         except Exception:
@@ -50,11 +60,7 @@ def slack_routes(bot: SlackBot, signing_secret: str) -> list[BaseRoute]:
             return PlainTextResponse("installation failed", status_code=400)
         return response
 
-    routes: list[BaseRoute] = [Route(EVENTS_PATH, events, methods=["POST"])]
-    flow = bot.app.oauth_flow
-    if flow is not None:
-        routes += [
-            Route(flow.install_path, oauth, methods=["GET"]),
-            Route(flow.redirect_uri_path, oauth, methods=["GET"]),
-        ]
-    return routes
+    return [
+        Route(flow.install_path, oauth, methods=["GET"]),
+        Route(flow.redirect_uri_path, oauth, methods=["GET"]),
+    ]

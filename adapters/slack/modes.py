@@ -1,5 +1,6 @@
 """Starting Slack: HTTP mode (/slack/events in the web app) or Socket Mode (SLACK_APP_TOKEN),
-for the one workspace whose bot token is SLACK_BOT_TOKEN."""
+for the one workspace whose bot token is SLACK_BOT_TOKEN or for every workspace that
+installs the app through OAuth (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from adapters.settings import Settings
 from adapters.slack.bot import SlackBot, build_app
-from adapters.slack.http import EVENTS_PATH, slack_routes
+from adapters.slack.http import EVENTS_PATH, oauth_routes, slack_routes
 from adapters.slack.oauth import oauth_settings
 from adapters.web import create_app
 from adapters.wiring import payment_routes
@@ -40,8 +41,8 @@ def slack_configured(settings: Settings) -> bool:
 
 
 def check_slack(settings: Settings, *, socket: bool) -> None:
-    """A bot token (one workspace) or the client id and secret (OAuth install, HTTP mode);
-    the signing secret for HTTP mode, the app token for Socket Mode."""
+    """A bot token (one workspace) or the client id and secret (OAuth install); the signing
+    secret for HTTP mode, the app token for Socket Mode."""
     oauth = bool(settings.SLACK_CLIENT_ID or settings.SLACK_CLIENT_SECRET)
     if oauth and not (settings.SLACK_CLIENT_ID and settings.SLACK_CLIENT_SECRET):
         raise SlackSetupError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together (OAuth)")
@@ -52,8 +53,6 @@ def check_slack(settings: Settings, *, socket: bool) -> None:
         )
     if socket and not settings.SLACK_APP_TOKEN:
         raise SlackSetupError("SLACK_APP_TOKEN (xapp-...) is required for Socket Mode")
-    if socket and not settings.SLACK_BOT_TOKEN:
-        raise SlackSetupError("Socket Mode serves one workspace: set SLACK_BOT_TOKEN")
     if not socket and not settings.SLACK_SIGNING_SECRET:
         raise SlackSetupError(
             "SLACK_SIGNING_SECRET is required to serve /slack/events (or set SLACK_APP_TOKEN "
@@ -65,7 +64,7 @@ async def build_bot(ctx: Context, settings: Settings, *, socket: bool) -> SlackB
     """One workspace by its bot token, or every installing workspace when OAuth is set."""
     check_slack(settings, socket=socket)
     oauth, installations = None, None
-    if not socket and not settings.SLACK_BOT_TOKEN:
+    if not settings.SLACK_BOT_TOKEN:
         assert settings.SLACK_CLIENT_ID and settings.SLACK_CLIENT_SECRET
         oauth, installations = await oauth_settings(
             ctx.db.engine, settings.SLACK_CLIENT_ID, settings.SLACK_CLIENT_SECRET
@@ -120,13 +119,14 @@ async def http_mode(
 async def socket_mode(
     ctx: Context, settings: Settings, background: Sequence[asyncio.Task[Any]] = ()
 ) -> None:
-    """Slack over a WebSocket (no public URL needed), beside the web app for payment pages."""
+    """Slack over a WebSocket (no public URL needed), beside the web app for payment pages
+    and, with OAuth, the install pages."""
     bot = await build_bot(ctx, settings, socket=True)
     assert settings.SLACK_APP_TOKEN is not None
     handler = AsyncSocketModeHandler(bot.app, settings.SLACK_APP_TOKEN)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(ctx, routes=payment_routes(ctx, settings)),
+            create_app(ctx, routes=[*oauth_routes(bot), *payment_routes(ctx, settings)]),
             host=settings.PLANBOT_HOST,
             port=settings.PLANBOT_PORT,
             log_level="warning",
@@ -136,7 +136,9 @@ async def socket_mode(
     notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
     print(
         f"planbot on Slack (Socket Mode), command {bot.command}. "
-        f"Payment links open {settings.public_url}. Stop with Ctrl-C.",
+        f"Payment links open {settings.public_url}"
+        + (f", install at {settings.public_url}/slack/install" if bot.installations else "")
+        + ". Stop with Ctrl-C.",
         flush=True,
     )
     try:

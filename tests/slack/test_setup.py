@@ -20,10 +20,7 @@ def settings(**values: str) -> Settings:
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
         ({"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2"}, "SLACK_SIGNING_SECRET"),
         ({"SLACK_CLIENT_ID": "1", "SLACK_SIGNING_SECRET": "s"}, "SLACK_CLIENT_SECRET"),
-        (
-            {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_APP_TOKEN": "x"},
-            "SLACK_BOT_TOKEN",
-        ),
+        ({"SLACK_CLIENT_SECRET": "2", "SLACK_APP_TOKEN": "x"}, "SLACK_CLIENT_ID"),
         ({"SLACK_APP_TOKEN": "xapp-1"}, "SLACK_BOT_TOKEN"),
     ],
 )
@@ -39,6 +36,7 @@ def test_incomplete_slack_settings_are_refused(values: dict[str, str], needed: s
         {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
         {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"},
         {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_SIGNING_SECRET": "s"},
+        {"SLACK_CLIENT_ID": "1", "SLACK_CLIENT_SECRET": "2", "SLACK_APP_TOKEN": "xapp-1"},
     ],
 )
 def test_complete_slack_settings_start(values: dict[str, str]) -> None:
