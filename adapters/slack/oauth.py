@@ -16,6 +16,29 @@ INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 BOT_SCOPES = ("commands", "chat:write", "im:history", "im:write", "users:read")
 STATE_SECONDS = 600
+INSTALLATIONS_TABLE = AsyncSQLAlchemyInstallationStore.default_installations_table_name
+BOTS_TABLE = AsyncSQLAlchemyInstallationStore.default_bots_table_name
+STATES_TABLE = "slack_oauth_states"
+
+
+def build_states_table(metadata: sa.MetaData) -> sa.Table:
+    """The OAuth states table, defined once so the migration tests can hold 0005 to it."""
+    return sa.Table(
+        STATES_TABLE,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("state", sa.String(64), nullable=False, unique=True),
+        sa.Column("expire_at", sa.Float, nullable=False),
+    )
+
+
+def slack_metadata() -> sa.MetaData:
+    """The Slack tables as slack-sdk and this module define them; migration 0005 creates them."""
+    metadata = sa.MetaData()
+    AsyncSQLAlchemyInstallationStore.build_installations_table(metadata, INSTALLATIONS_TABLE)
+    AsyncSQLAlchemyInstallationStore.build_bots_table(metadata, BOTS_TABLE)
+    build_states_table(metadata)
+    return metadata
 
 
 class DatabaseStateStore(AsyncOAuthStateStore):
@@ -24,18 +47,7 @@ class DatabaseStateStore(AsyncOAuthStateStore):
     def __init__(self, engine: AsyncEngine, expiration_seconds: int = STATE_SECONDS) -> None:
         self.engine = engine
         self.expiration_seconds = expiration_seconds
-        self.metadata = sa.MetaData()
-        self.table = sa.Table(
-            "slack_oauth_states",
-            self.metadata,
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("state", sa.String(64), nullable=False, unique=True),
-            sa.Column("expire_at", sa.Float, nullable=False),
-        )
-
-    async def create_tables(self) -> None:
-        async with self.engine.begin() as connection:
-            await connection.run_sync(self.metadata.create_all)
+        self.table = build_states_table(sa.MetaData())
 
     async def async_issue(self, *args: object, **kwargs: object) -> str:
         state = secrets.token_urlsafe(32)
@@ -61,11 +73,9 @@ class DatabaseStateStore(AsyncOAuthStateStore):
 async def oauth_settings(
     engine: AsyncEngine, client_id: str, client_secret: str
 ) -> tuple[AsyncOAuthSettings, AsyncSQLAlchemyInstallationStore]:
-    """Bolt's OAuth settings with both stores on planbot's database (tables made if missing)."""
+    """Bolt's OAuth settings with both stores on planbot's database (tables: migration 0005)."""
     installations = AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=engine)
-    await installations.create_tables()  # type: ignore[no-untyped-call]
     states = DatabaseStateStore(engine)
-    await states.create_tables()
     settings = AsyncOAuthSettings(
         client_id=client_id,
         client_secret=client_secret,

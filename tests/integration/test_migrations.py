@@ -1,4 +1,5 @@
-"""Migrations: empty to head builds exactly the models' schema, and base to head round-trips.
+"""Migrations: empty to head builds exactly the models' schema and the Slack OAuth stores'
+tables as slack-sdk builds them, and base to head round-trips.
 
 Runs on SQLite (a file per test) and on PostgreSQL in a database of its own, created for
 the test and dropped after it, so no other test's database is touched.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,21 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from sqlalchemy import Column, MetaData, String, inspect, text
 from sqlalchemy.engine import Connection, make_url
 
+from adapters.slack.oauth import DatabaseStateStore, slack_metadata
 from core.db import create_engine
-from core.migrate import alembic_config, downgrade, upgrade
+from core.migrate import SLACK_TABLES, alembic_config, downgrade, upgrade
 from core.model import Base
 from tests.conftest import PG_URL
 
 PLANBOT_TABLES = set(Base.metadata.tables)
+SLACK = slack_metadata()
+# What head builds: planbot's models, and the Slack tables from slack-sdk's own builders.
+SCHEMA = (Base.metadata, SLACK)
 
 
 @pytest.fixture
@@ -60,21 +67,32 @@ def empty_database(request: pytest.FixtureRequest) -> str:
     return url
 
 
-def _schema(connection: Connection, models: MetaData) -> dict[str, Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+def _only_slack_tables(name: str | None, type_: str, parent_names: object) -> bool:
+    return type_ != "table" or name in SLACK_TABLES
+
+
+def _schema(
+    connection: Connection, models: Sequence[MetaData], only_slack: bool
+) -> dict[str, Any]:
+    opts: dict[str, Any] = {"compare_type": True, "compare_server_default": True}
+    if only_slack:
+        opts["include_name"] = _only_slack_tables
+    context = MigrationContext.configure(connection, opts=opts)
     return {
         "tables": set(inspect(connection).get_table_names()),
         "version": context.get_current_revision(),
-        "differences": compare_metadata(context, models),
+        "differences": compare_metadata(context, list(models)),
     }
 
 
-async def _inspect(url: str, models: MetaData = Base.metadata) -> dict[str, Any]:
+async def _inspect(
+    url: str, models: Sequence[MetaData] = SCHEMA, *, only_slack: bool = False
+) -> dict[str, Any]:
     """The database's tables, its migration revision, and how it differs from `models`."""
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
-            return await connection.run_sync(_schema, models)
+            return await connection.run_sync(_schema, models, only_slack)
     finally:
         await engine.dispose()
 
@@ -98,7 +116,7 @@ def test_the_schema_check_notices_a_column_the_migrations_do_not_create(sqlite_u
         table.to_metadata(drifted)
     drifted.tables["orders"].append_column(Column("coupon", String(40)))
 
-    differences = asyncio.run(_inspect(sqlite_url, drifted))["differences"]
+    differences = asyncio.run(_inspect(sqlite_url, (drifted, SLACK)))["differences"]
 
     assert [(d[0], d[2], d[3].name) for d in differences] == [("add_column", "orders", "coupon")]
 
@@ -109,7 +127,7 @@ async def test_upgrade_from_empty_builds_exactly_the_schema_the_models_describe(
     await asyncio.to_thread(upgrade, empty_database)
 
     schema = await _inspect(empty_database)
-    assert schema["tables"] == PLANBOT_TABLES | {"alembic_version"}
+    assert schema["tables"] == PLANBOT_TABLES | SLACK_TABLES | {"alembic_version"}
     assert schema["version"] == _head()
     assert schema["differences"] == []
 
@@ -132,11 +150,99 @@ async def test_downgrade_to_base_removes_every_table_and_upgrade_rebuilds_them(
 
     await asyncio.to_thread(downgrade, empty_database)
     emptied = await _inspect(empty_database)
-    assert emptied["tables"] & PLANBOT_TABLES == set()
+    assert emptied["tables"] & (PLANBOT_TABLES | SLACK_TABLES) == set()
     assert emptied["version"] is None
 
     await asyncio.to_thread(upgrade, empty_database)
     rebuilt = await _inspect(empty_database)
-    assert rebuilt["tables"] == PLANBOT_TABLES | {"alembic_version"}
+    assert rebuilt["tables"] == PLANBOT_TABLES | SLACK_TABLES | {"alembic_version"}
     assert rebuilt["version"] == _head()
     assert rebuilt["differences"] == []
+
+
+def test_the_migrations_leave_to_slack_sdk_exactly_the_tables_its_builders_define() -> None:
+    assert set(SLACK.tables) == SLACK_TABLES
+    assert SLACK_TABLES.isdisjoint(PLANBOT_TABLES)
+
+
+def test_the_slack_check_notices_a_column_the_migration_makes_differently(
+    sqlite_url: str,
+) -> None:
+    upgrade(sqlite_url)
+    drifted = MetaData()
+    for table in SLACK.tables.values():
+        table.to_metadata(drifted)
+    drifted.tables["slack_bots"].c.team_id.nullable = False
+
+    differences = asyncio.run(_inspect(sqlite_url, (drifted,), only_slack=True))["differences"]
+
+    assert [(d[0][0], d[0][2], d[0][3]) for d in differences] == [
+        ("modify_nullable", "slack_bots", "team_id")
+    ]
+
+
+async def _use_the_stores(url: str) -> None:
+    """An installation saved and found, and a state issued and consumed, on the migrated tables."""
+    engine = create_engine(url)
+    try:
+        installations = AsyncSQLAlchemyInstallationStore(client_id="111.222", engine=engine)
+        await installations.async_save(
+            Installation(
+                app_id="A1",
+                team_id="T1",
+                user_id="U1",
+                bot_token="xoxb-1",
+                bot_id="B1",
+                bot_user_id="UB1",
+                bot_scopes=["commands"],
+            )
+        )
+        bot = await installations.async_find_bot(enterprise_id=None, team_id="T1")
+        assert bot is not None and bot.bot_token == "xoxb-1"
+        states = DatabaseStateStore(engine)
+        state = await states.async_issue()
+        assert await states.async_consume(state)
+        assert not await states.async_consume(state)
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_builds_the_slack_tables_as_slack_sdk_does_and_downgrade_removes_them(
+    empty_database: str,
+) -> None:
+    await asyncio.to_thread(upgrade, empty_database)
+
+    migrated = await _inspect(empty_database, (SLACK,), only_slack=True)
+    assert migrated["tables"] >= SLACK_TABLES
+    assert migrated["differences"] == []
+    await _use_the_stores(empty_database)
+
+    await asyncio.to_thread(downgrade, empty_database, "0004")
+    before = await _inspect(empty_database, (Base.metadata,))
+    assert before["tables"] == PLANBOT_TABLES | {"alembic_version"}
+    assert before["version"] == "0004"
+    assert before["differences"] == []
+
+
+async def test_slack_tables_made_at_start_up_by_older_builds_are_kept_by_the_upgrade(
+    empty_database: str,
+) -> None:
+    await asyncio.to_thread(upgrade, empty_database, "0004")
+    engine = create_engine(empty_database)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(SLACK.create_all)
+        state = await DatabaseStateStore(engine).async_issue()
+    finally:
+        await engine.dispose()
+
+    await asyncio.to_thread(upgrade, empty_database)
+
+    schema = await _inspect(empty_database)
+    assert schema["version"] == _head()
+    assert schema["differences"] == []
+    engine = create_engine(empty_database)
+    try:
+        assert await DatabaseStateStore(engine).async_consume(state)
+    finally:
+        await engine.dispose()

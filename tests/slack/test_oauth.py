@@ -1,5 +1,7 @@
 """Installing into a workspace through OAuth: the install link, the redirect, then requests
-authorized with the stored bot token; installations and states live in planbot's database."""
+authorized with the stored bot token; installations and states live in planbot's database,
+in the tables migration 0005 makes (tests/integration/test_migrations.py holds it to
+slack-sdk's builders, so here they come from those builders directly, which is faster)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from adapters.slack.bot import build_app
 from adapters.slack.http import slack_routes
-from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings
+from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_settings, slack_metadata
 from adapters.web import create_app
+from core.db import Database
+from core.migrate import SLACK_TABLES
 from core.model import Workspace
 from core.ports import Notice
 from core.services.context import Context
@@ -22,8 +26,24 @@ from tests.slack.conftest import PUBLIC_URL, SECRET, ProbedBot, Slack
 from tests.slack.fake_api import TEAM, FakeSlackApi
 
 
+async def table_names(db: Database) -> set[str]:
+    async with db.engine.connect() as connection:
+        return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
 @pytest.fixture
-async def installable(api: FakeSlackApi, services: Context) -> AsyncIterator[Slack]:
+async def slack_tables(services: Context) -> None:
+    """Empty Slack tables, as on a migrated database (PostgreSQL's outlive each test)."""
+    metadata = slack_metadata()
+    async with services.db.engine.begin() as connection:
+        await connection.run_sync(metadata.drop_all)
+        await connection.run_sync(metadata.create_all)
+
+
+@pytest.fixture
+async def installable(
+    api: FakeSlackApi, services: Context, slack_tables: None
+) -> AsyncIterator[Slack]:
     settings, installations = await oauth_settings(services.db.engine, "111.222", "shh")
     app = build_app(signing_secret=SECRET, token=None, api_url=api.api_url, oauth=settings)
     bot = ProbedBot(services, app, installations=installations)
@@ -92,3 +112,12 @@ async def test_notices_go_out_with_the_installed_workspaces_token(
     assert await installable.bot.deliver_notices() == 1
     posted = api.made("chat.postMessage")[-1]
     assert posted["channel"] == "UMEMBER" and "A-1" in posted["text"]
+
+
+async def test_starting_oauth_leaves_the_tables_to_the_migrations(services: Context) -> None:
+    async with services.db.engine.begin() as connection:
+        await connection.run_sync(slack_metadata().drop_all)
+
+    await oauth_settings(services.db.engine, "111.222", "shh")
+
+    assert await table_names(services.db) & SLACK_TABLES == set()
