@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
+from core import sqlite_driver
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./planbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -47,6 +49,11 @@ def normalize_url(url: str) -> str:
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, busy timeout, foreign keys, and BEGIN IMMEDIATE so writers queue rather than fail."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _one_trip(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+        """Each statement in one hand-off to the driver's thread (see core.sqlite_driver)."""
+        return dialect.dbapi.connect(*cargs, async_creator_fn=sqlite_driver.connect, **cparams)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -1,0 +1,115 @@
+"""aiosqlite connections whose statements each take one trip to the connection's thread.
+
+SQLAlchemy's aiosqlite adapter opens a cursor, executes, fetches and closes it as four
+separate hand-offs to aiosqlite's worker thread; each costs tens of microseconds of thread
+switching, more than SQLite needs to run the statement. Here a statement is executed, its
+rows read and its cursor closed in one call on that thread, with the same results and errors.
+Rows are always read whole, so a streamed result is buffered (planbot streams none).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import aiosqlite
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What SQLAlchemy reads from a cursor after a statement."""
+
+    description: Any
+    rows: list[Any]
+    rowcount: int
+    lastrowid: int | None
+
+
+def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
+    """Execute, read every row and close, all on the connection's own thread."""
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else []
+        return _Outcome(description, rows, cursor.rowcount, cursor.lastrowid)
+    finally:
+        cursor.close()
+
+
+class OneTripCursor:
+    """The part of aiosqlite's Cursor that SQLAlchemy's adapter uses, one trip per statement."""
+
+    arraysize = 1
+
+    def __init__(self, connection: OneTripConnection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: list[Any] = []
+
+    async def execute(self, sql: str, parameters: Any = ()) -> OneTripCursor:
+        return await self._run(sql, parameters, many=False)
+
+    async def executemany(self, sql: str, parameters: Any) -> OneTripCursor:
+        return await self._run(sql, parameters, many=True)
+
+    async def _run(self, sql: str, parameters: Any, *, many: bool) -> OneTripCursor:
+        outcome = await self._connection.in_thread(
+            partial(_run, self._connection.sqlite, sql, parameters, many)
+        )
+        self.description, self._rows = outcome.description, outcome.rows
+        self.rowcount, self.lastrowid = outcome.rowcount, outcome.lastrowid
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._rows.pop(0) if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> Sequence[Any]:
+        count = self.arraysize if size is None else size
+        taken, self._rows = self._rows[:count], self._rows[count:]
+        return taken
+
+    async def fetchall(self) -> Sequence[Any]:
+        taken, self._rows = self._rows, []
+        return taken
+
+    async def close(self) -> None:
+        self._rows = []
+
+
+class OneTripConnection(aiosqlite.Connection):
+    """An aiosqlite connection whose cursors run each statement in a single hand-off."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        # As SQLAlchemy's adapter does, so an unclosed connection never holds up exit;
+        # before aiosqlite 0.22 the connection was itself the thread.
+        worker: Any = getattr(self, "_thread", self)
+        worker.daemon = True
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        return self._conn
+
+    async def in_thread(self, function: Callable[[], _T]) -> _T:
+        """Run one call on the connection's thread, queued like aiosqlite's own calls."""
+        result: _T = await self._execute(function)  # type: ignore[no-untyped-call]
+        return result
+
+    async def cursor(self) -> OneTripCursor:  # type: ignore[override]
+        return OneTripCursor(self)
+
+
+def connect(database: str, **kwargs: Any) -> OneTripConnection:
+    """Like aiosqlite.connect, for SQLAlchemy's aiosqlite dialect to await and adapt."""
+    return OneTripConnection(partial(sqlite3.connect, database, **kwargs))
