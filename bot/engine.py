@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,6 +38,23 @@ COMMAND_FLOWS = {
     "join": "join",
     "invite": "invite",
 }
+
+# Built once: composing the statement and its cache key anew cost more than running it.
+_LOAD = (
+    select(Conversation, Workspace.locale, Workspace.timezone, Member.role)
+    .outerjoin(Workspace, Workspace.id == Conversation.workspace_id)
+    .outerjoin(
+        Member,
+        (Member.workspace_id == Conversation.workspace_id)
+        & (Member.platform == Conversation.platform)
+        & (Member.user_id == Conversation.user_id),
+    )
+    .where(
+        Conversation.platform == bindparam("platform"),
+        Conversation.chat_id == bindparam("chat"),
+        Conversation.user_id == bindparam("user"),
+    )
+)
 
 
 @dataclass
@@ -85,19 +102,8 @@ class Engine:
     async def _load(self, session: AsyncSession, incoming: Incoming) -> _Update:
         row = (
             await session.execute(
-                select(Conversation, Workspace.locale, Workspace.timezone, Member.role)
-                .outerjoin(Workspace, Workspace.id == Conversation.workspace_id)
-                .outerjoin(
-                    Member,
-                    (Member.workspace_id == Conversation.workspace_id)
-                    & (Member.platform == Conversation.platform)
-                    & (Member.user_id == Conversation.user_id),
-                )
-                .where(
-                    Conversation.platform == incoming.platform,
-                    Conversation.chat_id == incoming.chat,
-                    Conversation.user_id == incoming.user,
-                )
+                _LOAD,
+                {"platform": incoming.platform, "chat": incoming.chat, "user": incoming.user},
             )
         ).first()
         if row is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.clock import Clock
 from core.db import Database
@@ -33,21 +33,24 @@ class OutboxNotifier:
             )
 
 
+# Built once: a console polls its chat's notices after every step.
+_CHAT_NOTICES = (
+    select(OutboxNotice)
+    .where(
+        OutboxNotice.chat_platform == bindparam("platform"),
+        OutboxNotice.chat_id == bindparam("chat_id"),
+        OutboxNotice.delivered_at.is_(None),
+    )
+    .order_by(OutboxNotice.id)
+)
+_CHAT_NOTICES_SKIP_LOCKED = _CHAT_NOTICES.with_for_update(skip_locked=True)
+
+
 async def take_notices(db: Database, clock: Clock, platform: str, chat_id: str) -> list[Notice]:
     """Undelivered notices for one chat, marked delivered in the same transaction."""
     async with db.unit_of_work() as session:
-        stmt = (
-            select(OutboxNotice)
-            .where(
-                OutboxNotice.chat_platform == platform,
-                OutboxNotice.chat_id == chat_id,
-                OutboxNotice.delivered_at.is_(None),
-            )
-            .order_by(OutboxNotice.id)
-        )
-        if db.is_postgres:
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = list(await session.scalars(stmt))
+        stmt = _CHAT_NOTICES_SKIP_LOCKED if db.is_postgres else _CHAT_NOTICES
+        rows = list(await session.scalars(stmt, {"platform": platform, "chat_id": chat_id}))
         now = clock.now()
         for row in rows:
             row.delivered_at = now

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.access import Action, Actor, allowed
 from core.catalog import Package
@@ -100,18 +100,20 @@ def view(ctx: Context, sub: Subscription) -> SubscriptionView:
     )
 
 
+# Built once: read on every step of a flow that picks a subscription.
+_HELD = select(Subscription).where(
+    Subscription.workspace_id == bindparam("workspace_id"),
+    Subscription.state != SubscriptionState.INACTIVE.value,
+)
+
+
 async def held_subscriptions(
     ctx: Context, actor: Actor, workspace_id: int
 ) -> list[SubscriptionView]:
     """The Active and Try subscriptions, without the workspace's balance (one query fewer)."""
     async with ctx.db.unit_of_work() as session:
         await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
-        subs = await session.scalars(
-            select(Subscription).where(
-                Subscription.workspace_id == workspace_id,
-                Subscription.state != SubscriptionState.INACTIVE.value,
-            )
-        )
+        subs = await session.scalars(_HELD, {"workspace_id": workspace_id})
         return _ordered(ctx, subs)
 
 
