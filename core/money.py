@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_currency, get_currency_precision, list_currencies
@@ -33,6 +34,17 @@ def div_round_half_up(numerator: int, denominator: int) -> int:
     sign = -1 if numerator < 0 else 1
     magnitude = (2 * abs(numerator) + denominator) // (2 * denominator)
     return sign * magnitude
+
+
+@lru_cache(maxsize=4096)
+def _formatted(minor: int, currency: str, locale: str) -> str:
+    """Cached: Babel takes tens of microseconds per amount, and menus show the same prices."""
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        locale = "en"
+    amount = Decimal(minor).scaleb(-currency_exponent(currency))
+    return str(format_currency(amount, currency, locale=locale))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +114,7 @@ class Money:
 
     def format(self, locale: str = "en") -> str:
         """Locale-aware display, e.g. "$25,500.00" in English or "4.987.500 ₫" in Vietnamese."""
-        try:
-            Locale.parse(locale)
-        except (UnknownLocaleError, ValueError):
-            locale = "en"
-        return str(format_currency(self.as_decimal(), self.currency, locale=locale))
+        return _formatted(self.minor, self.currency, locale)
 
     def __str__(self) -> str:
         return f"{self.as_decimal()} {self.currency}"
