@@ -6,11 +6,12 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.sandbox import SandboxGateway
 from adapters.slack.bot import SlackBot, build_app
 from adapters.slack.http import EVENTS_PATH, slack_routes
+from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, slack_metadata
 from adapters.slack.payloads import Where
 from adapters.web import create_app
 from core.catalog import Catalog
@@ -295,3 +297,24 @@ async def slack(api: FakeSlackApi, services: Context) -> AsyncIterator[Slack]:
     await harness.start()
     yield harness
     await harness.stop()
+
+
+@pytest.fixture
+async def slack_tables(services: Context) -> None:
+    """Empty Slack tables, as on a migrated database (PostgreSQL's outlive each test)."""
+    metadata = slack_metadata()
+    async with services.db.engine.begin() as connection:
+        await connection.run_sync(metadata.drop_all)
+        await connection.run_sync(metadata.create_all)
+
+
+async def install(slack: Slack) -> httpx.Response:
+    assert slack.http is not None
+    page = await slack.http.get(INSTALL_PATH)
+    assert page.status_code in (200, 302)
+    found = re.search(r'href="(https://slack.com/oauth/v2/authorize[^"]+)"', page.text)
+    link = page.headers.get("location") or (found.group(1) if found else "")
+    query = parse_qs(urlsplit(link.replace("&amp;", "&")).query)
+    assert query["client_id"] == ["111.222"]
+    assert "commands" in query["scope"][0]
+    return await slack.http.get(REDIRECT_PATH, params={"code": "c0de", "state": query["state"][0]})

@@ -5,9 +5,7 @@ slack-sdk's builders, so here they come from those builders directly, which is f
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -22,22 +20,13 @@ from core.migrate import SLACK_TABLES
 from core.model import Workspace
 from core.ports import Notice
 from core.services.context import Context
-from tests.slack.conftest import PUBLIC_URL, SECRET, ProbedBot, Slack
+from tests.slack.conftest import PUBLIC_URL, SECRET, ProbedBot, Slack, install
 from tests.slack.fake_api import TEAM, FakeSlackApi
 
 
 async def table_names(db: Database) -> set[str]:
     async with db.engine.connect() as connection:
         return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
-
-
-@pytest.fixture
-async def slack_tables(services: Context) -> None:
-    """Empty Slack tables, as on a migrated database (PostgreSQL's outlive each test)."""
-    metadata = slack_metadata()
-    async with services.db.engine.begin() as connection:
-        await connection.run_sync(metadata.drop_all)
-        await connection.run_sync(metadata.create_all)
 
 
 @pytest.fixture
@@ -54,18 +43,6 @@ async def installable(
     )
     yield harness
     await harness.http.aclose()
-
-
-async def install(slack: Slack) -> httpx.Response:
-    assert slack.http is not None
-    page = await slack.http.get(INSTALL_PATH)
-    assert page.status_code in (200, 302)
-    found = re.search(r'href="(https://slack.com/oauth/v2/authorize[^"]+)"', page.text)
-    link = page.headers.get("location") or (found.group(1) if found else "")
-    query = parse_qs(urlsplit(link.replace("&amp;", "&")).query)
-    assert query["client_id"] == ["111.222"]
-    assert "commands" in query["scope"][0]
-    return await slack.http.get(REDIRECT_PATH, params={"code": "c0de", "state": query["state"][0]})
 
 
 async def test_a_workspace_installs_the_app_and_uses_it(
@@ -91,7 +68,9 @@ async def test_requests_from_a_workspace_that_never_installed_do_nothing(
 ) -> None:
     response = await installable.post_form(installable.command_form("UMEMBER", ""))
     assert response.status_code < 500
-    assert api.made("chat.postEphemeral") == []
+    assert installable.bot is not None and installable.bot.done == 0
+    shown = api.messages("C0BILLING", "UMEMBER")
+    assert [m["text"] for m in shown if "reinstall this app" not in m["text"]] == []
     assert TEAM
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import httpx
+import pytest
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
 from adapters.settings import Settings
 from adapters.slack.bot import build_app
+from adapters.slack.http import oauth_routes
 from adapters.slack.modes import build_bot
+from adapters.web import create_app
 from core.services.context import Context
-from tests.slack.conftest import CHANNEL, ProbedBot
+from tests.slack.conftest import CHANNEL, PUBLIC_URL, ProbedBot, Slack, install
 from tests.slack.fake_api import APP_TOKEN, TEAM, TOKEN, FakeSlackApi
 
 
@@ -44,6 +49,58 @@ async def test_a_slash_command_over_socket_mode(api: FakeSlackApi, services: Con
                 await asyncio.sleep(0.02)
         shown = api.messages(CHANNEL, "UMEMBER")
         assert shown and "Contact Center 1" in shown[-1]["text"]
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        await sockets.cleanup()
+
+
+def command(user: str, response_url: str) -> dict[str, Any]:
+    return {
+        "team_id": TEAM,
+        "team_domain": "acme",
+        "channel_id": CHANNEL,
+        "user_id": user,
+        "command": "/plans",
+        "text": "",
+        "trigger_id": "t1",
+        "response_url": response_url,
+    }
+
+
+@pytest.mark.usefixtures("slack_tables")
+async def test_socket_mode_serves_the_workspaces_that_installed_through_oauth(
+    api: FakeSlackApi, services: Context
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        SLACK_CLIENT_ID="111.222",
+        SLACK_CLIENT_SECRET="shh",
+        SLACK_APP_TOKEN=APP_TOKEN,
+        SLACK_API_URL=api.api_url,
+    )
+    bot = await build_bot(services, settings, socket=True)
+    assert bot.installations is not None and bot.app.client.token is None
+    installer = Slack(api, services)
+    installer.http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(services, routes=oauth_routes(bot))),
+        base_url=PUBLIC_URL.replace("http:", "https:"),
+    )
+    try:
+        assert (await install(installer)).status_code == 200
+    finally:
+        await installer.http.aclose()
+    sockets = await api.serve_sockets()
+    handler = AsyncSocketModeHandler(bot.app, APP_TOKEN)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    try:
+        await api.send_envelope(
+            "slash_commands", command("UMEMBER", api.hook_url(CHANNEL, "UMEMBER")), "e1"
+        )
+        async with asyncio.timeout(10):
+            while not api.messages(CHANNEL, "UMEMBER"):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        assert "Contact Center 1" in api.messages(CHANNEL, "UMEMBER")[-1]["text"]
+        assert api.made("users.info")[-1]["user"] == "UMEMBER"
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
         await sockets.cleanup()
