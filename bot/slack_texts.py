@@ -12,6 +12,10 @@ def enter_number(t: Translator) -> str:
     return t("Enter the number")
 
 
+def choose(t: Translator) -> str:
+    return t("Choose…")
+
+
 def quantity_title(t: Translator) -> str:
     return t("Quantity")
 

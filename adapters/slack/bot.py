@@ -35,6 +35,7 @@ from adapters.slack.render import (
     QUANTITY_MODAL,
     SELECT_ACTION,
     TAP_ACTION,
+    Wording,
     compose,
     decode_tap,
     quantity_modal,
@@ -234,4 +235,5 @@ class SlackBot:
             replies = [Text(texts.failed(t))]
         if home_intro:
             replies = [Text(texts.home_intro(t)), *replies]
-        await self.delivery.deliver(client, where, compose(replies, texts.enter_number(t)))
+        wording = Wording(texts.enter_number(t), texts.choose(t))
+        await self.delivery.deliver(client, where, compose(replies, wording))

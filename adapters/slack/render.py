@@ -68,7 +68,15 @@ def _button(option: Option, version: int, index: int) -> Block:
     return button
 
 
-def _actions(options: tuple[Option, ...], version: int) -> list[Block]:
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """The adapter's own words on controls, in the person's language."""
+
+    number: str = "Enter the number"
+    choose: str = "Choose…"
+
+
+def _actions(options: tuple[Option, ...], version: int, wording: Wording) -> list[Block]:
     """Up to five buttons in a row; more choices become one static select, Back and Cancel
     staying buttons beside it."""
     if not options:
@@ -81,7 +89,7 @@ def _actions(options: tuple[Option, ...], version: int) -> list[Block]:
             {
                 "type": "static_select",
                 "action_id": SELECT_ACTION,
-                "placeholder": _plain("Choose…"),
+                "placeholder": _plain(wording.choose),
                 "options": [
                     {"text": _plain(o.label), "value": encode_tap(version, o.value)}
                     for o in main[:100]
@@ -113,7 +121,7 @@ def number_button(reply: NumberPrompt, label: str) -> Block:
     }
 
 
-def blocks_for(reply: Reply, number_label: str = "Enter the number") -> Outbound:
+def blocks_for(reply: Reply, wording: Wording = Wording()) -> Outbound:
     if isinstance(reply, Text):
         return Outbound(reply.text, [_section(mrkdwn_escape(reply.text))])
     if isinstance(reply, Link):
@@ -141,12 +149,12 @@ def blocks_for(reply: Reply, number_label: str = "Enter the number") -> Outbound
                     "elements": [{"type": "mrkdwn", "text": mrkdwn_escape(reply.footnote)}],
                 }
             )
-        blocks += _actions(reply.options, reply.version)
+        blocks += _actions(reply.options, reply.version, wording)
         lines = [reply.title, *(f"{label}: {value}" for label, value in reply.lines)]
         return Outbound("\n".join(lines), blocks)
     if isinstance(reply, NumberPrompt):
-        actions = _actions(reply.options, reply.version)
-        button = number_button(reply, number_label)
+        actions = _actions(reply.options, reply.version, wording)
+        button = number_button(reply, wording.number)
         if actions:
             actions[0]["elements"].insert(0, button)
         else:
@@ -155,11 +163,11 @@ def blocks_for(reply: Reply, number_label: str = "Enter the number") -> Outbound
     assert isinstance(reply, Choices)
     return Outbound(
         reply.text,
-        [_section(mrkdwn_escape(reply.text)), *_actions(reply.options, reply.version)],
+        [_section(mrkdwn_escape(reply.text)), *_actions(reply.options, reply.version, wording)],
     )
 
 
-def compose(replies: list[Reply], number_label: str = "Enter the number") -> list[Outbound]:
+def compose(replies: list[Reply], wording: Wording = Wording()) -> list[Outbound]:
     """Replies as few messages: texts join the menu that follows them; links stand alone."""
     out: list[Outbound] = []
     pending: list[Outbound] = []
@@ -171,7 +179,7 @@ def compose(replies: list[Reply], number_label: str = "Enter the number") -> lis
         )
 
     for reply in replies:
-        message = blocks_for(reply, number_label)
+        message = blocks_for(reply, wording)
         if isinstance(reply, Text):
             pending.append(message)
             continue

@@ -289,6 +289,7 @@ async def api() -> AsyncIterator[FakeSlackApi]:
     fake = FakeSlackApi()
     async with running(fake):
         yield fake
+    assert not fake.rejected, f"Slack would have refused: {fake.rejected}"
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.loopback import serve_on_loopback
+from tests.slack.fake_rules import refusal
 
 TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
@@ -53,6 +54,9 @@ class FakeSlackApi:
     hooks: dict[str, tuple[str, str]] = field(default_factory=dict)
     """The (channel, user) each response_url answers, by the id ending its path."""
     hook_uses: dict[str, int] = field(default_factory=dict)
+    used_triggers: set[str] = field(default_factory=set)
+    rejected: list[Call] = field(default_factory=list)
+    """Calls Slack itself would refuse (bad arguments or blocks), as opposed to `failures`."""
     expired: set[str] = field(default_factory=set)
     """response_url ids older than Slack's 30 minutes."""
 
@@ -186,6 +190,10 @@ class FakeSlackApi:
             return JSONResponse({"ok": True, "url": self.socket_url})
         if method != "oauth.v2.access" and auth != f"Bearer {TOKEN}":
             return JSONResponse({"ok": False, "error": "invalid_auth"})
+        error = refusal(method, args, self.used_triggers)
+        if error is not None:
+            self.rejected.append(Call(method, {**args, "failed": error}))
+            return JSONResponse({"ok": False, "error": error})
         self.calls.append(Call(method, args))
         if method == "chat.postEphemeral":
             self.last[(str(args.get("channel")), str(args.get("user")))] = args

@@ -5,6 +5,7 @@ from __future__ import annotations
 from adapters.slack.render import (
     SELECT_ACTION,
     STALE,
+    Wording,
     blocks_for,
     compose,
     decode_tap,
@@ -40,7 +41,8 @@ def test_text_is_escaped_for_mrkdwn_and_links_stand_alone() -> None:
 
 
 def test_a_number_prompt_offers_the_modal_button_first() -> None:
-    message = blocks_for(NumberPrompt("How many?", 1, 500, 4, (Option("Back", BACK),)), "Enter")
+    prompt = NumberPrompt("How many?", 1, 500, 4, (Option("Back", BACK),))
+    message = blocks_for(prompt, Wording(number="Enter"))
     elements = message.blocks[-1]["elements"]
     assert elements[0]["action_id"] == "planbot_number"
     assert '"min": 1' in elements[0]["value"] and '"max": 500' in elements[0]["value"]
