@@ -21,6 +21,7 @@ test: $(STAMP) lint typecheck contracts
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

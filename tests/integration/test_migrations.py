@@ -71,9 +71,7 @@ def _only_slack_tables(name: str | None, type_: str, parent_names: object) -> bo
     return type_ != "table" or name in SLACK_TABLES
 
 
-def _schema(
-    connection: Connection, models: Sequence[MetaData], only_slack: bool
-) -> dict[str, Any]:
+def _schema(connection: Connection, models: Sequence[MetaData], only_slack: bool) -> dict[str, Any]:
     opts: dict[str, Any] = {"compare_type": True, "compare_server_default": True}
     if only_slack:
         opts["include_name"] = _only_slack_tables
