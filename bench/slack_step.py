@@ -219,6 +219,7 @@ async def _planbot(api: FakeSlackApi, folder: Path, quick: bool) -> Figures:
                 timed.done(where.user)
 
     bot = Bot(ctx, build_app(signing_secret=SECRET, token=TOKEN, api_url=api.api_url))
+    await bot.open()
     http = _client(create_app(ctx, routes=slack_routes(bot, SECRET)))
     api.admins.update(f"U{u:04d}" for u in range(1, USERS + 1))
 
@@ -238,6 +239,7 @@ async def _planbot(api: FakeSlackApi, folder: Path, quick: bool) -> Figures:
         return await _phases(http, timed, "upgrade", step, quick)
     finally:
         await http.aclose()
+        await bot.close()
         await db.dispose()
 
 

@@ -9,6 +9,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError
@@ -105,6 +106,19 @@ class SlackBot:
         app.event("message")(ack=self._ack, lazy=[self._on_message])
         app.error(self._on_error)
 
+    async def open(self) -> None:
+        """One pooled HTTP session for the replies' Web API calls and response_url posts,
+        instead of slack-sdk's default of a new connection per call. (It is not given to
+        Bolt's client: Bolt deep-copies each request for its lazy listeners.)"""
+        if self.delivery.session is None:
+            timeout = aiohttp.ClientTimeout(total=self.app.client.timeout)
+            self.delivery.session = aiohttp.ClientSession(timeout=timeout)
+
+    async def close(self) -> None:
+        session, self.delivery.session = self.delivery.session, None
+        if session is not None:
+            await session.close()
+
     async def deliver_notices(self) -> int:
         return await self.delivery.deliver_notices()
 
@@ -154,7 +168,7 @@ class SlackBot:
             version, low, high = int(given["v"]), int(given["min"]), int(given["max"])
         except (ValueError, TypeError, KeyError):
             return
-        where = where_of_action(body)
+        where, client = where_of_action(body), self.delivery.pooled(client)
         person = await self.people.person(client, where.team, where.user)
         language = language_of(person.locale)
         t = Translator(language)
@@ -215,6 +229,7 @@ class SlackBot:
         """One update through the engine, with the workspace and the member made first."""
         if not where.team or not where.user or not where.channel:
             return
+        client = self.delivery.pooled(client)
         person = await self.people.person(client, where.team, where.user)
         t = Translator(language_of(person.locale))
         try:

@@ -102,6 +102,7 @@ async def http_mode(
     config = uvicorn.Config(
         create_app(ctx, routes=routes), host=settings.PLANBOT_HOST, port=settings.PLANBOT_PORT
     )
+    await bot.open()
     notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
     print(
         f"planbot on Slack (HTTP mode): request URL {settings.public_url}{EVENTS_PATH}, "
@@ -114,6 +115,7 @@ async def http_mode(
         await uvicorn.Server(config).serve()
     finally:
         await _stop([notices, *background])
+        await bot.close()
 
 
 async def socket_mode(
@@ -133,6 +135,7 @@ async def socket_mode(
         )
     )
     await handler.connect_async()  # type: ignore[no-untyped-call]
+    await bot.open()
     notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
     print(
         f"planbot on Slack (Socket Mode), command {bot.command}. "
@@ -146,3 +149,4 @@ async def socket_mode(
     finally:
         await _stop([notices, *background])
         await handler.close_async()  # type: ignore[no-untyped-call]
+        await bot.close()

@@ -104,12 +104,14 @@ class Slack:
     async def start(self) -> None:
         app = build_app(signing_secret=SECRET, token=TOKEN, api_url=self.api.api_url)
         self.bot = ProbedBot(self.ctx, app)
+        await self.bot.open()
         web = create_app(self.ctx, routes=slack_routes(self.bot, SECRET))
         self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=web), base_url=PUBLIC_URL)
 
     async def stop(self) -> None:
-        assert self.http is not None
+        assert self.http is not None and self.bot is not None
         await self.http.aclose()
+        await self.bot.close()
 
     async def post(
         self, body: str, content_type: str, headers: dict[str, str] | None = None

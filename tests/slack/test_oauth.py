@@ -36,6 +36,7 @@ async def installable(
     settings, installations = await oauth_settings(services.db.engine, "111.222", "shh")
     app = build_app(signing_secret=SECRET, token=None, api_url=api.api_url, oauth=settings)
     bot = ProbedBot(services, app, installations=installations)
+    await bot.open()
     web = create_app(services, routes=slack_routes(bot, SECRET))
     harness = Slack(api, services, bot=bot)
     harness.http = httpx.AsyncClient(
@@ -43,6 +44,7 @@ async def installable(
     )
     yield harness
     await harness.http.aclose()
+    await bot.close()
 
 
 async def test_a_workspace_installs_the_app_and_uses_it(
