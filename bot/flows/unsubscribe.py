@@ -94,18 +94,18 @@ async def ask_confirm(turn: Turn) -> list[Reply]:
         title = t("Resume {name}? It will renew as usual.", name=view.package.name)
         options = (Option(t("Resume"), "yes"), *turn.nav())
         return [Confirmation(title, (), options, turn.version)]
-    if view.status is Status.TRY:
-        lines = ((t("Trial"), t("ends now")),)
-    else:
-        assert view.period_end is not None
-        lines = ((t("Stays active until"), t.when(view.period_end)),)
     title = t("Unsubscribe from {name}?", name=view.package.name)
     options = (Option(t("Unsubscribe"), "yes"), *turn.nav())
-    return [
-        Confirmation(
-            title, lines, options, turn.version, t("You can resume until the period ends.")
-        )
-    ]
+    if view.status is Status.TRY:
+        lines = ((t("Trial"), t("ends now")),)
+        return [Confirmation(title, lines, options, turn.version)]
+    end = view.period_end
+    if end is None or end <= turn.services.clock.now():
+        lines = ((t("Ends"), t("now: the renewal is overdue")),)
+        return [Confirmation(title, lines, options, turn.version)]
+    lines = ((t("Stays active until"), t.when(end)),)
+    footnote = t("You can resume until the period ends.")
+    return [Confirmation(title, lines, options, turn.version, footnote)]
 
 
 async def answer_confirm(turn: Turn, answer: str) -> Move:

@@ -80,3 +80,30 @@ async def test_a_new_customer_buys_pays_adds_accounts_upgrades_and_unsubscribes(
     text = await chat.say("Resume cc3", "Resume")
     assert "Contact Center 3 will renew as usual." in text
     assert not (await subscriptions(services))["cc3"].cancel_at_period_end
+
+
+async def test_unsubscribing_a_trial_ends_it_now_with_no_resume_offered(
+    open_console: ChatFactory, services: Context
+) -> None:
+    chat = await open_console()
+    await chat.say("/trial", "Contact Center 2")
+    text = await chat.say("/unsubscribe")
+    assert "Trial: ends now" in text
+    assert "resume" not in text.casefold()
+    text = await chat.say("Unsubscribe")
+    assert "Contact Center 2 has ended." in text
+    assert (await subscriptions(services))["cc2"].state == "inactive"
+
+
+async def test_unsubscribing_an_overdue_renewal_says_it_ends_now(
+    open_console: ChatFactory, services: Context, clock: FixedClock
+) -> None:
+    chat = await open_console()
+    await chat.say("/upgrade", "Contact Center 1", "1 month: $15.00 per account", "3", "Next")
+    await chat.say("Card")
+    await complete_sandbox_payment(services, (await last_order(services)).reference, fail=False)
+    assert "Next payment: Feb 15, 2026" in await chat.say("/subscription")
+    clock.set(at("2026-02-16T10:00:00Z"))  # a day into the grace period
+    text = await chat.say("/unsubscribe")
+    assert "Ends: now: the renewal is overdue" in text
+    assert "resume" not in text.casefold()
