@@ -185,3 +185,29 @@ async def test_a_text_answer_in_direct_messages_reaches_the_flow(
     )
     await asyncio.sleep(0.2)
     assert slack.bot.done == before
+
+
+async def test_an_admin_unsubscribes_and_takes_it_back_from_the_details(
+    slack: Slack, api: FakeSlackApi, services: Context
+) -> None:
+    api.admins.add(ADMIN)
+    await slack.command(ADMIN, "upgrade")
+    await slack.tap(ADMIN, "Contact Center 1")
+    await slack.tap(ADMIN, "1 month: $15.00 per account")
+    await slack.submit(ADMIN, await slack.open_number(ADMIN), "3")
+    await slack.tap(ADMIN, "Next")
+    await slack.tap(ADMIN, "Card")
+    await complete_sandbox_payment(services, (await last_order(services)).reference, fail=False)
+
+    text = await slack.command(ADMIN, "unsubscribe")
+    assert "Unsubscribe from Contact Center 1?" in text and "Stays active until" in text
+    text = await slack.tap(ADMIN, "Unsubscribe")
+    assert "Contact Center 1 will end on" in text
+    await slack.command(ADMIN, "details")
+    resume = next(label for label in buttons(slack.latest(ADMIN)) if label.startswith("Resume"))
+    await slack.tap(ADMIN, resume)
+    text = await slack.tap(ADMIN, "Resume")
+    assert "Contact Center 1 will renew as usual." in text
+    async with services.db.unit_of_work() as session:
+        subscription = await session.scalar(select(Subscription))
+    assert subscription is not None and not subscription.cancel_at_period_end
