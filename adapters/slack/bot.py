@@ -104,6 +104,8 @@ class SlackBot:
         app.view(QUANTITY_MODAL)(ack=self._ack_quantity, lazy=[self._on_quantity])
         app.event("app_home_opened")(ack=self._ack, lazy=[self._on_home])
         app.event("message")(ack=self._ack, lazy=[self._on_message])
+        if installations is not None:
+            app.enable_token_revocation_listeners()  # an uninstall deletes the bot token
         app.error(self._on_error)
 
     async def open(self) -> None:

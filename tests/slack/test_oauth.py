@@ -5,6 +5,7 @@ slack-sdk's builders, so here they come from those builders directly, which is f
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -102,3 +103,27 @@ async def test_starting_oauth_leaves_the_tables_to_the_migrations(services: Cont
     await oauth_settings(services.db.engine, "111.222", "shh")
 
     assert await table_names(services.db) & SLACK_TABLES == set()
+
+
+async def test_uninstalling_deletes_the_workspaces_bot_token(
+    installable: Slack, api: FakeSlackApi
+) -> None:
+    assert (await install(installable)).status_code == 200
+    assert installable.bot is not None and installable.bot.installations is not None
+    store = installable.bot.installations
+    assert await store.async_find_bot(enterprise_id=None, team_id=TEAM) is not None
+    event = {
+        "type": "event_callback",
+        "token": "legacy",
+        "team_id": TEAM,
+        "api_app_id": "APLANBOT",
+        "event": {"type": "app_uninstalled", "event_ts": "1768471200.1"},
+        "event_id": "Ev0UNINSTALL",
+        "event_time": 1768471200,
+    }
+    assert (await installable.post_event(event)).status_code == 200
+    async with asyncio.timeout(10):
+        while await store.async_find_bot(enterprise_id=None, team_id=TEAM):  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    answer = await installable.post_form(installable.command_form("UMEMBER", ""))
+    assert answer.status_code < 500 and installable.bot.done == 0
