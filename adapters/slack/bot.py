@@ -59,12 +59,14 @@ def build_app(
     signing_secret: str,
     token: str | None,
     api_url: str = "https://slack.com/api/",
-    process_before_response: bool = False,
+    process_before_response: bool = True,
     request_verification: bool = True,
     oauth: AsyncOAuthSettings | None = None,
 ) -> AsyncApp:
     """A Bolt app for one workspace (its bot token) or for every workspace that installs it
-    (`oauth`), talking to the Web API at `api_url`."""
+    (`oauth`), talking to the Web API at `api_url`. Every ack is done by a cheap listener and
+    the slow work by lazy ones, so Bolt answers as soon as the ack is made
+    (`process_before_response`) instead of polling for it every 10 ms."""
     client = AsyncWebClient(token=None if oauth is not None else token, base_url=api_url)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return AsyncApp(
