@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import TextIO
 
+from adapters.repeat import repeat
 from bot.engine import Engine
 from bot.flows import all_flows
 from bot.i18n import Translator
@@ -125,9 +126,8 @@ class ConsoleChat:
         await self.deliver_notices()
 
     async def _poll(self) -> None:
-        while True:
-            await asyncio.sleep(NOTICE_POLL_SECONDS)
-            await self.deliver_notices()
+        await asyncio.sleep(NOTICE_POLL_SECONDS)
+        await repeat(self.deliver_notices, NOTICE_POLL_SECONDS, "console notice delivery")
 
 
 CONSOLE_ROLES = {"admin": Role.ADMIN, "member": Role.MEMBER, "owner": Role.OWNER}

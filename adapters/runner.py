@@ -13,6 +13,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from adapters.console import open_chat
+from adapters.repeat import repeat
 from adapters.settings import Settings, load_settings
 from adapters.slack.modes import slack_configured
 from adapters.web import create_app
@@ -44,12 +45,14 @@ def announce(settings: Settings) -> None:
     print(f"planbot: database {safe}", file=sys.stderr)
 
 
+async def sweep_once(ctx: Context) -> None:
+    report = await sweep(ctx)
+    if report.counts:
+        log.info("sweep: %s", dict(report.counts))
+
+
 async def sweep_forever(ctx: Context) -> None:
-    while True:
-        report = await sweep(ctx)
-        if report.counts:
-            log.info("sweep: %s", dict(report.counts))
-        await asyncio.sleep(SWEEP_EVERY_SECONDS)
+    await repeat(lambda: sweep_once(ctx), SWEEP_EVERY_SECONDS, "the sweep")
 
 
 async def console_mode(settings: Settings, source: TextIO) -> None:

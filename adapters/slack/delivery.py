@@ -4,7 +4,6 @@ posted to each person with their workspace's bot token."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import aiohttp
@@ -15,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy import select
 
+from adapters.repeat import repeat
 from adapters.slack.payloads import Where
 from adapters.slack.people import PLATFORM
 from adapters.slack.render import Block, Outbound, mrkdwn_escape
@@ -142,12 +142,7 @@ class Delivery:
         )
 
     async def notices_forever(self, every: float) -> None:
-        while True:
-            try:
-                await self.deliver_notices()
-            except Exception:
-                log.exception("notice delivery failed; trying again")
-            await asyncio.sleep(every)
+        await repeat(self.deliver_notices, every, "Slack notice delivery")
 
     async def deliver_notices(self) -> int:
         """Post what the outbox holds for Slack to each person directly."""

@@ -14,6 +14,7 @@ from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from adapters.repeat import repeat
 from adapters.telegram.delivery import edit, remove_keyboard, send, with_retry
 from adapters.telegram.render import Outbound, compose, decode_tap
 from bot import telegram_texts as texts
@@ -224,12 +225,7 @@ class TelegramBot:
         return len(pending)
 
     async def notices_forever(self, every: float) -> None:
-        while True:
-            try:
-                await self.deliver_notices()
-            except Exception:
-                log.exception("notice delivery failed; trying again")
-            await asyncio.sleep(every)
+        await repeat(self.deliver_notices, every, "Telegram notice delivery")
 
 
 def _texts(text: str) -> list[Outbound]:
