@@ -79,12 +79,25 @@ def _require_reason(actor: Actor, reason: str | None) -> None:
 
 async def cancel_open_orders(
     session: AsyncSession, subscription_id: int, at: datetime, why: str
-) -> None:
-    await session.execute(
+) -> list[str]:
+    """Close the subscription's pending orders; returns their payment links' provider
+    references, for `withdraw_links` once the change is committed."""
+    closed = await session.scalars(
         update(Order)
         .where(Order.subscription_id == subscription_id, Order.status == OrderStatus.PENDING.value)
         .values(status=OrderStatus.CANCELLED.value, closed_at=at, close_reason=why)
+        .returning(Order.provider_reference)
     )
+    return [reference for reference in closed if reference]
+
+
+async def withdraw_links(ctx: Context, references: list[str]) -> None:
+    """Expire closed orders' checkout pages at the provider, so nobody pays a closed order
+    (a payment that still lands is credited to the balance, never lost)."""
+    if ctx.gateway is None:
+        return
+    for reference in references:
+        await ctx.gateway.cancel_checkout(reference)
 
 
 def _unsubscribe_change(
@@ -116,6 +129,7 @@ async def unsubscribe(
     reason: str | None = None,
 ) -> Subscription:
     """Cancel at period end; a trial or an overdue renewal ends now."""
+    closed: list[str] = []
     async with _unsubscribe_change(
         ctx, actor, workspace_id, subscription_id, "unsubscribe", reason
     ) as change:
@@ -128,8 +142,9 @@ async def unsubscribe(
             sub.cancel_at_period_end = True
         else:
             lifecycle.deactivate(sub, InactiveReason.CANCELLED)
-            await cancel_open_orders(change.session, sub.id, change.now, "unsubscribed")
-        return sub
+            closed = await cancel_open_orders(change.session, sub.id, change.now, "unsubscribed")
+    await withdraw_links(ctx, closed)
+    return sub
 
 
 async def resume(

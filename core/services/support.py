@@ -11,7 +11,7 @@ from core.errors import Conflict, InvalidRequest
 from core.model import InactiveReason, Subscription, SubscriptionState
 from core.services.changes import Change, subscription_change
 from core.services.context import Context
-from core.services.subscriptions import cancel_open_orders
+from core.services.subscriptions import cancel_open_orders, withdraw_links
 
 
 def _reason(reason: str) -> str:
@@ -47,8 +47,11 @@ async def cancel_now(
         if sub.state == SubscriptionState.INACTIVE.value:
             raise Conflict("This subscription is already inactive.")
         lifecycle.deactivate(sub, InactiveReason.CANCELLED)
-        await cancel_open_orders(change.session, sub.id, change.now, "cancelled by support")
-        return sub
+        closed = await cancel_open_orders(
+            change.session, sub.id, change.now, "cancelled by support"
+        )
+    await withdraw_links(ctx, closed)
+    return sub
 
 
 async def grant_accounts(

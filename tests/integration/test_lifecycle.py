@@ -19,6 +19,7 @@ from core.services.queries import subscription_details
 from core.services.subscriptions import resume, start_trial, unsubscribe
 from core.services.sweep import sweep
 from tests.conftest import at
+from tests.fakes import FakeGateway
 from tests.integration.helpers import buy, pay, pay_order, pending_renewal, subscription
 
 
@@ -147,6 +148,21 @@ async def test_an_unpaid_renewal_suspends_after_the_grace_period(
     again = await place_order(ctx, owner, workspace_id, Terms("cc1", 1, 2))
     assert again.quote.kind == "new"
     assert again.quote.balance_applied == renewal.due_now
+
+
+async def test_unsubscribing_an_overdue_renewal_withdraws_its_payment_link(
+    ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock, gateway: FakeGateway
+) -> None:
+    await buy(ctx, owner, workspace_id, Terms("cc1", 1, 2))
+    sub = await subscription(ctx, workspace_id, "cc1")
+    clock.set(at("2026-02-16T10:00:00Z"))
+    await sweep(ctx)
+    renewal = await pending_renewal(ctx, sub.id)
+    assert renewal.provider_reference is not None
+    await unsubscribe(ctx, owner, workspace_id, sub.id)
+    assert gateway.cancelled == [renewal.provider_reference]
+    late = await pay_order(ctx, renewal, "late")
+    assert late.outcome == "credited"
 
 
 async def test_a_renewal_paid_within_grace_continues_from_the_old_end(

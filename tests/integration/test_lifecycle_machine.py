@@ -676,7 +676,12 @@ def check_pending_orders(snap: Snapshot, gateway: FakeGateway, *, swept: bool) -
     assert not crowded, f"subscriptions with more than one open order: {crowded}"
     withdrawn = set(gateway.cancelled)
     for placed in snap.orders.values():
-        if placed.close_reason in ("replaced by a newer order", "quote validity ended"):
+        if placed.close_reason in (
+            "replaced by a newer order",
+            "quote validity ended",
+            "unsubscribed",
+            "cancelled by support",
+        ):
             assert placed.provider_reference in withdrawn, f"{placed.reference} link still open"
 
 
