@@ -19,7 +19,9 @@ from starlette.routing import BaseRoute, Route
 from adapters.stripe.client import PROVIDER
 from core.errors import NotFound
 from core.services.context import Context
+from core.services.orders import reissue_renewal_link
 from core.services.payments import (
+    Release,
     apply_payment,
     await_async_payment,
     record_payment_failure,
@@ -127,7 +129,10 @@ async def handle_event(ctx: Context, event: stripe.Event) -> str:
             event_id=event_id,
             event_kind=kind,
         )
-        return "expired" if released else "unchanged"
+        if released is Release.RENEWAL_LINK_LAPSED:
+            renewed = await reissue_renewal_link(ctx, _order_reference(obj), _text(obj, "id"))
+            return "reissued" if renewed else "unchanged"
+        return str(released.value)
     return "ignored"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from core import lifecycle
 from core.access import Action, Actor
 from core.errors import Conflict, InvalidRequest, PaymentProviderError
 from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
-from core.ports import CheckoutRequest
+from core.ports import CheckoutRequest, Notice
 from core.pricing import Quote, QuoteKind, RunningPeriod, Terms, check_terms, quote
 from core.services.changes import subscription_change
 from core.services.context import Context, audit, authorize, get_subscription, get_workspace
@@ -250,18 +250,72 @@ async def place_order(
 
 
 async def attach_checkout(ctx: Context, order: Order, request: CheckoutRequest) -> None:
-    if ctx.gateway is None:
+    await attach_checkouts(ctx, [(order, request)])
+
+
+async def attach_checkouts(ctx: Context, orders: list[tuple[Order, CheckoutRequest]]) -> None:
+    """Ask the provider for every checkout first, then store them all in one transaction."""
+    gateway = ctx.gateway
+    if gateway is None:
         raise PaymentProviderError("No payment provider is configured.")
-    checkout = await ctx.gateway.create_checkout(request)
+    made = [(order, await gateway.create_checkout(request)) for order, request in orders]
     async with ctx.db.unit_of_work() as session:
-        stored = await session.get(Order, order.id)
-        assert stored is not None
-        stored.provider = checkout.provider
-        stored.provider_reference = checkout.provider_reference
-        stored.payment_link = checkout.link
-        stored.expires_at = max(stored.expires_at, checkout.expires_at)
-    order.provider, order.payment_link = checkout.provider, checkout.link
-    order.provider_reference, order.expires_at = checkout.provider_reference, stored.expires_at
+        ids = [order.id for order, _ in made]
+        # Many orders in one read; a single one may already be in the session.
+        loaded = (
+            {o.id: o for o in await session.scalars(select(Order).where(Order.id.in_(ids)))}
+            if len(ids) > 1
+            else {}
+        )
+        for order, checkout in made:
+            stored = loaded.get(order.id) or await session.get(Order, order.id)
+            assert stored is not None
+            stored.provider = checkout.provider
+            stored.provider_reference = checkout.provider_reference
+            stored.payment_link = checkout.link
+            stored.expires_at = max(stored.expires_at, checkout.expires_at)
+            order.provider, order.payment_link = checkout.provider, checkout.link
+            order.provider_reference = checkout.provider_reference
+            order.expires_at = stored.expires_at
+
+
+async def reissue_renewal_link(ctx: Context, order_reference: str, lapsed: str) -> bool:
+    """A renewal still in its grace period whose payment link lapsed (providers' links live
+    shorter than grace) gets a new one, told to its chat; False when nothing was due."""
+    async with ctx.db.unit_of_work() as session:
+        order = await session.scalar(select(Order).where(Order.reference == order_reference))
+        if (
+            order is None
+            or order.status != OrderStatus.PENDING.value
+            or order.kind != OrderKind.RENEWAL.value
+            or order.provider_reference != lapsed
+            or order.expires_at <= ctx.clock.now()
+        ):
+            return False
+        workspace = await get_workspace(session, order.workspace_id)
+        # A key of its own per lapsed link: a provider refuses a key reused with new terms.
+        request = replace(
+            checkout_request(ctx, order, workspace.name),
+            idempotency_key=f"{order.idempotency_key}:after:{lapsed}",
+        )
+    await attach_checkout(ctx, order, request)
+    await ctx.send(
+        [
+            Notice(
+                "renewal.due",
+                order.workspace_id,
+                order.chat_platform,
+                order.chat_id,
+                {
+                    "subscription_id": order.subscription_id,
+                    "package": order.package,
+                    "order": order.reference,
+                    "link": order.payment_link,
+                },
+            )
+        ]
+    )
+    return True
 
 
 async def schedule_downgrade(

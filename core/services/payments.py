@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,14 @@ from core.model import (
 from core.ports import Notice
 from core.services.context import Context, audit, get_workspace
 from core.services.fulfilment import fulfil, move_balance, stale_reason
+
+
+class Release(Enum):
+    """What a provider's withdrawal of a payment link did to its order."""
+
+    EXPIRED = "expired"
+    RENEWAL_LINK_LAPSED = "renewal link lapsed"
+    UNCHANGED = "unchanged"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,26 +250,28 @@ async def release_order(
     reason: str = "its payment link expired",
     event_id: str | None = None,
     event_kind: str = "checkout.expired",
-) -> bool:
-    """A provider withdrew an order's payment link: a pending order expires (True).
+) -> Release:
+    """A provider withdrew an order's payment link: a pending order expires.
 
-    A renewal keeps waiting until its grace ends (the sweep decides then); an order whose
-    current link is another one (`provider_reference` differs) is left alone.
+    A renewal keeps waiting until its grace ends (the sweep decides then) and needs a new
+    link (`Release.RENEWAL_LINK_LAPSED`); an order whose current link is another one
+    (`provider_reference` differs) is left alone.
     """
     now = ctx.clock.now()
     async with ctx.db.unit_of_work() as session:
         _, order = await _lock_order(session, order_reference)
         if not await claim_event(session, provider, event_id, event_kind, now):
-            return False
-        if (
-            order.status != OrderStatus.PENDING.value
-            or order.kind == OrderKind.RENEWAL.value
-            or (provider_reference is not None and order.provider_reference != provider_reference)
+            return Release.UNCHANGED
+        if order.status != OrderStatus.PENDING.value or (
+            provider_reference is not None and order.provider_reference != provider_reference
         ):
-            return False
+            return Release.UNCHANGED
+        if order.kind == OrderKind.RENEWAL.value:
+            lapsed = order.expires_at > now
+            return Release.RENEWAL_LINK_LAPSED if lapsed else Release.UNCHANGED
         order.status, order.closed_at, order.close_reason = OrderStatus.EXPIRED.value, now, reason
         _audit_order(session, order, now, provider, "order.expired", reason)
-        return True
+        return Release.EXPIRED
 
 
 ASYNC_PAYMENT_WAIT = timedelta(days=7)

@@ -88,6 +88,51 @@ async def test_a_declined_renewal_gets_a_checkout_link_and_the_grace_period(
     assert (await _renewal(stripe_env)).status == "paid"
 
 
+async def _declined_renewal(stripe_env: Stripe) -> Order:
+    sub = await _paid_subscription(stripe_env)
+    assert sub.period_end is not None
+    for cards in stripe_env.fake.payment_methods.values():
+        stripe_env.fake.declining.update(cards)
+    stripe_env.ctx.clock.set(sub.period_end + timedelta(minutes=1))  # type: ignore[attr-defined]
+    await sweep(stripe_env.ctx)
+    return await _renewal(stripe_env)
+
+
+async def test_a_renewal_link_that_lapses_within_grace_is_replaced_and_told(
+    stripe_env: Stripe,
+) -> None:
+    renewal = await _declined_renewal(stripe_env)
+    lapsed = renewal.provider_reference
+    assert lapsed is not None
+    stripe_env.ctx.clock.set(stripe_env.ctx.clock.now() + timedelta(hours=24))  # type: ignore[attr-defined]
+    stripe_env.notifier.notices.clear()
+    stripe_env.fake.expire_session(lapsed)
+    event = stripe_env.fake.events[-1]
+    assert (await stripe_env.fake.send(event)).json()["outcome"] == "reissued"
+
+    fresh = await _renewal(stripe_env)
+    assert fresh.status == "pending" and fresh.expires_at == renewal.expires_at
+    assert fresh.provider_reference not in (None, lapsed)
+    keys = [key for _, key in stripe_env.fake.calls("POST", "/v1/checkout/sessions")]
+    assert keys[-1] == f"checkout:{renewal.idempotency_key}:after:{lapsed}"
+    [told] = stripe_env.notifier.notices
+    assert told.kind == "renewal.due" and told.data["link"] == fresh.payment_link
+    assert (await stripe_env.fake.send(event)).json()["outcome"] == "unchanged"
+    await stripe_env.pay(renewal.reference)
+    assert (await _renewal(stripe_env)).status == "paid"
+
+
+async def test_a_renewal_link_lapsing_after_grace_gets_no_new_one(stripe_env: Stripe) -> None:
+    renewal = await _declined_renewal(stripe_env)
+    assert renewal.provider_reference is not None
+    stripe_env.ctx.clock.set(renewal.expires_at)  # type: ignore[attr-defined]
+    sessions = len(stripe_env.fake.calls("POST", "/v1/checkout/sessions"))
+    stripe_env.fake.expire_session(renewal.provider_reference)
+    event = stripe_env.fake.events[-1]
+    assert (await stripe_env.fake.send(event)).json()["outcome"] == "unchanged"
+    assert len(stripe_env.fake.calls("POST", "/v1/checkout/sessions")) == sessions
+
+
 async def test_support_refunds_an_order_in_part_then_in_full(stripe_env: Stripe) -> None:
     placed = await stripe_env.order(Terms("cc2", 1, 10))
     await stripe_env.pay(placed.reference)
