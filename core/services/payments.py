@@ -141,8 +141,8 @@ async def apply_payment(
             payment.outcome, payment.needs_support = PaymentOutcome.CREDITED.value, True
         payment.note = note
         await session.flush()
-        notices = await _settle(session, order, workspace, payment, paid_at, actor)
-    await ctx.send(notices)
+        # In the same transaction: with the outbox, the notice commits with the payment.
+        await ctx.send(await _settle(session, order, workspace, payment, paid_at, actor))
     return PaymentResult(payment.outcome, order.reference, False, note)
 
 
@@ -220,8 +220,7 @@ async def record_payment_failure(
                 reason,
             )
         _audit_order(session, order, now, provider, "payment.failed", reason)
-        notice = _notice("payment.failed", order, reason=reason)
-    await ctx.send([notice])
+        await ctx.send([_notice("payment.failed", order, reason=reason)])
     return True
 
 
