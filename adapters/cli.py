@@ -20,8 +20,7 @@ from adapters.sandbox import (
     parse_order_reference,
 )
 from adapters.settings import SettingsError, load_settings
-from adapters.web import serve
-from adapters.wiring import build_context, payment_routes
+from adapters.wiring import build_context
 from core.catalog import Catalog, CatalogError, load_catalog
 from core.clock import TimeFormatError, format_iso, parse_iso
 from core.db import DatabaseUrlError
@@ -237,19 +236,13 @@ def cmd_serve(_: argparse.Namespace) -> int:
     announce(settings)
 
     async def go() -> None:
+        from adapters.launch import run_launches
+        from adapters.runner import platform_launches
+
         ctx = build_context(settings)
         try:
-            if slack_configured(settings):
-                from adapters.slack.modes import http_mode
-
-                await http_mode(ctx, settings)
-            elif settings.TELEGRAM_BOT_TOKEN:
-                from adapters.telegram.modes import webhook_mode
-
-                await webhook_mode(ctx, settings)
-            else:
-                routes = payment_routes(ctx, settings)
-                await serve(ctx, settings.PLANBOT_HOST, settings.PLANBOT_PORT, routes)
+            launches = await platform_launches(ctx, settings, serving=True)
+            await run_launches(ctx, settings, launches, quiet=False)
         finally:
             await ctx.db.dispose()
 

@@ -13,6 +13,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 
 from adapters.console import open_chat
+from adapters.launch import Launch, run_launches
 from adapters.repeat import repeat
 from adapters.settings import Settings, load_settings
 from adapters.slack.modes import slack_configured
@@ -116,37 +117,35 @@ def run() -> int:
     upgrade(settings.DATABASE_URL)
     announce(settings)
     with contextlib.suppress(KeyboardInterrupt):
-        if slack_configured(settings):
-            asyncio.run(slack_mode(settings))
-        elif settings.TELEGRAM_BOT_TOKEN:
-            asyncio.run(telegram_mode(settings))
+        if slack_configured(settings) or settings.TELEGRAM_BOT_TOKEN:
+            asyncio.run(platforms_mode(settings))
         else:
             asyncio.run(console_mode(settings, sys.stdin))
     return 0
 
 
-async def telegram_mode(settings: Settings) -> None:
-    """The bot on Telegram by long polling, with the web app and the sweep beside it."""
-    from adapters.telegram.modes import polling_mode
+async def platform_launches(ctx: Context, settings: Settings, *, serving: bool) -> list[Launch]:
+    """Every configured platform: for `planbot serve` in HTTP (Slack events, the Telegram
+    webhook); for `planbot run` by Socket Mode or polling where set, with the sweep."""
+    launches: list[Launch] = []
+    if slack_configured(settings):
+        from adapters.slack.modes import slack_launch
 
+        socket = not serving and bool(settings.SLACK_APP_TOKEN)
+        launches.append(await slack_launch(ctx, settings, socket=socket))
+    if settings.TELEGRAM_BOT_TOKEN:
+        from adapters.telegram.modes import polling_launch, webhook_launch
+
+        launches.append(webhook_launch(ctx, settings) if serving else polling_launch(ctx, settings))
+    if not serving:
+        launches.append(Launch("the sweep", jobs=[(lambda: sweep_once(ctx), SWEEP_EVERY_SECONDS)]))
+    return launches
+
+
+async def platforms_mode(settings: Settings) -> None:
+    """`planbot run` with Slack or Telegram (or both) configured: one process for all."""
     ctx = build_context(settings)
-    sweeper = asyncio.create_task(sweep_forever(ctx))
     try:
-        await polling_mode(ctx, settings, [sweeper])
-    finally:
-        await ctx.db.dispose()
-
-
-async def slack_mode(settings: Settings) -> None:
-    """The bot on Slack, by Socket Mode when SLACK_APP_TOKEN is set, else in HTTP mode."""
-    from adapters.slack.modes import http_mode, socket_mode
-
-    ctx = build_context(settings)
-    sweeper = asyncio.create_task(sweep_forever(ctx))
-    try:
-        if settings.SLACK_APP_TOKEN:
-            await socket_mode(ctx, settings, [sweeper])
-        else:
-            await http_mode(ctx, settings, [sweeper])
+        await run_launches(ctx, settings, await platform_launches(ctx, settings, serving=False))
     finally:
         await ctx.db.dispose()

@@ -13,7 +13,6 @@ from datetime import datetime
 from html import escape
 from urllib.parse import quote
 
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -78,12 +77,6 @@ def create_app(ctx: Context, *, routes: Sequence[BaseRoute] = ()) -> Starlette:
     )
     app.state.ctx = ctx
     return app
-
-
-async def serve(ctx: Context, host: str, port: int, routes: Sequence[BaseRoute] = ()) -> None:
-    """Serve the app with uvicorn until interrupted."""
-    config = uvicorn.Config(create_app(ctx, routes=routes), host=host, port=port, log_level="info")
-    await uvicorn.Server(config).serve()
 
 
 def _ctx(request: Request) -> Context:

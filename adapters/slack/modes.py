@@ -4,21 +4,15 @@ installs the app through OAuth (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Sequence
-from typing import Any
 
-import uvicorn
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+from adapters.launch import Launch
 from adapters.settings import Settings
 from adapters.slack.bot import SlackBot, build_app
 from adapters.slack.http import EVENTS_PATH, oauth_routes, slack_routes
-from adapters.slack.oauth import oauth_settings
-from adapters.web import create_app
-from adapters.wiring import payment_routes
+from adapters.slack.oauth import INSTALL_PATH, oauth_settings
 from core.services.context import Context
 
 log = logging.getLogger("planbot.slack")
@@ -85,68 +79,29 @@ async def build_bot(ctx: Context, settings: Settings, *, socket: bool) -> SlackB
     )
 
 
-async def _stop(tasks: Sequence[asyncio.Task[Any]]) -> None:
-    for task in tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
-async def http_mode(
-    ctx: Context, settings: Settings, background: Sequence[asyncio.Task[Any]] = ()
-) -> None:
-    """The web app with /slack/events beside the payment endpoints, and notice delivery."""
-    bot = await build_bot(ctx, settings, socket=False)
-    assert settings.SLACK_SIGNING_SECRET is not None
-    routes = [*slack_routes(bot, settings.SLACK_SIGNING_SECRET), *payment_routes(ctx, settings)]
-    config = uvicorn.Config(
-        create_app(ctx, routes=routes), host=settings.PLANBOT_HOST, port=settings.PLANBOT_PORT
+async def slack_launch(ctx: Context, settings: Settings, *, socket: bool) -> Launch:
+    """Socket Mode (no public URL needed) or HTTP mode at /slack/events; with OAuth the
+    install pages are served in both."""
+    bot = await build_bot(ctx, settings, socket=socket)
+    install = f", install at {settings.public_url}{INSTALL_PATH}" if bot.installations else ""
+    launch = Launch(
+        "Slack",
+        start=[bot.open],
+        stop=[bot.close],
+        jobs=[(bot.deliver_notices, NOTICE_POLL_SECONDS)],
     )
-    await bot.open()
-    notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
-    print(
-        f"planbot on Slack (HTTP mode): request URL {settings.public_url}{EVENTS_PATH}, "
-        f"command {bot.command}"
-        + (f", install at {settings.public_url}/slack/install" if bot.installations else "")
-        + ". Stop with Ctrl-C.",
-        flush=True,
-    )
-    try:
-        await uvicorn.Server(config).serve()
-    finally:
-        await _stop([notices, *background])
-        await bot.close()
-
-
-async def socket_mode(
-    ctx: Context, settings: Settings, background: Sequence[asyncio.Task[Any]] = ()
-) -> None:
-    """Slack over a WebSocket (no public URL needed), beside the web app for payment pages
-    and, with OAuth, the install pages."""
-    bot = await build_bot(ctx, settings, socket=True)
-    assert settings.SLACK_APP_TOKEN is not None
-    handler = AsyncSocketModeHandler(bot.app, settings.SLACK_APP_TOKEN)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(ctx, routes=[*oauth_routes(bot), *payment_routes(ctx, settings)]),
-            host=settings.PLANBOT_HOST,
-            port=settings.PLANBOT_PORT,
-            log_level="warning",
+    if socket:
+        assert settings.SLACK_APP_TOKEN is not None
+        handler = AsyncSocketModeHandler(bot.app, settings.SLACK_APP_TOKEN)
+        launch.routes = oauth_routes(bot)
+        launch.start.append(handler.connect_async)
+        launch.stop.insert(0, handler.close_async)
+        launch.banner = f"planbot on Slack (Socket Mode), command {bot.command}{install}."
+    else:
+        assert settings.SLACK_SIGNING_SECRET is not None
+        launch.routes = slack_routes(bot, settings.SLACK_SIGNING_SECRET)
+        launch.banner = (
+            f"planbot on Slack (HTTP mode): request URL {settings.public_url}{EVENTS_PATH}, "
+            f"command {bot.command}{install}."
         )
-    )
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    await bot.open()
-    notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
-    print(
-        f"planbot on Slack (Socket Mode), command {bot.command}. "
-        f"Payment links open {settings.public_url}"
-        + (f", install at {settings.public_url}/slack/install" if bot.installations else "")
-        + ". Stop with Ctrl-C.",
-        flush=True,
-    )
-    try:
-        await server.serve()
-    finally:
-        await _stop([notices, *background])
-        await handler.close_async()  # type: ignore[no-untyped-call]
-        await bot.close()
+    return launch

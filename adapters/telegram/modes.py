@@ -3,20 +3,16 @@ webhook (`planbot serve`)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
-import uvicorn
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
+from adapters.launch import Launch
 from adapters.settings import Settings
 from adapters.telegram.bot import TelegramBot
 from adapters.telegram.webhook import WEBHOOK_PATH, webhook_route
-from adapters.web import create_app
-from adapters.wiring import payment_routes
 from core.services.context import Context
 
 log = logging.getLogger("planbot.telegram")
@@ -78,60 +74,49 @@ async def stop_polling(bot: TelegramBot) -> None:
     await bot.application.shutdown()
 
 
-async def polling_mode(
-    ctx: Context, settings: Settings, background: list[asyncio.Task[Any]]
-) -> None:
-    """`planbot run` with a token: the bot by long polling, beside the web app and the sweep."""
+def polling_launch(ctx: Context, settings: Settings) -> Launch:
+    """`planbot run` with a token: the bot by long polling beside the web app."""
     bot = build_bot(ctx, settings, polling=True)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(ctx, routes=payment_routes(ctx, settings)),
-            host=settings.PLANBOT_HOST,
-            port=settings.PLANBOT_PORT,
-            log_level="warning",
-        )
+
+    async def started() -> None:
+        await start_polling(bot)
+        launch.banner = f"planbot on Telegram as @{bot.username} (long polling)."
+
+    launch = Launch(
+        "Telegram",
+        start=[started],
+        stop=[lambda: stop_polling(bot)],
+        jobs=[(bot.deliver_notices, NOTICE_POLL_SECONDS)],
     )
-    await start_polling(bot)
-    notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
-    print(
-        f"planbot on Telegram as @{bot.username} (long polling). "
-        f"Payment links open {settings.public_url}. Stop with Ctrl-C.",
-        flush=True,
-    )
-    try:
-        await server.serve()  # returns on Ctrl-C
-    finally:
-        for task in (notices, *background):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await stop_polling(bot)
+    return launch
 
 
-async def webhook_mode(ctx: Context, settings: Settings) -> None:
-    """`planbot serve` with a token: the web app with /telegram/webhook, registered if public."""
-    if not settings.TELEGRAM_WEBHOOK_SECRET:
+def webhook_launch(ctx: Context, settings: Settings) -> Launch:
+    """`planbot serve` with a token: /telegram/webhook in the web app, registered with
+    Telegram when PLANBOT_PUBLIC_URL is https."""
+    secret = settings.TELEGRAM_WEBHOOK_SECRET
+    if not secret:
         raise TelegramSetupError(
             "TELEGRAM_WEBHOOK_SECRET is required to serve the Telegram webhook"
         )
     bot = build_bot(ctx, settings, polling=False)
-    routes = [webhook_route(bot, settings.TELEGRAM_WEBHOOK_SECRET), *payment_routes(ctx, settings)]
-    app = create_app(ctx, routes=routes)
-    await bot.initialize()
     url = settings.public_url + WEBHOOK_PATH
-    if url.startswith("https://"):
-        await bot.application.bot.set_webhook(
-            url, secret_token=settings.TELEGRAM_WEBHOOK_SECRET, allowed_updates=Update.ALL_TYPES
-        )
-        log.info("Telegram webhook set to %s", url)
-    else:
-        log.warning("PLANBOT_PUBLIC_URL is not https: set the Telegram webhook yourself")
-    notices = asyncio.create_task(bot.notices_forever(NOTICE_POLL_SECONDS))
-    config = uvicorn.Config(app, host=settings.PLANBOT_HOST, port=settings.PLANBOT_PORT)
-    try:
-        await uvicorn.Server(config).serve()
-    finally:
-        notices.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await notices
-        await bot.application.shutdown()
+
+    async def started() -> None:
+        await bot.initialize()
+        if url.startswith("https://"):
+            await bot.application.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+            )
+            log.info("Telegram webhook set to %s", url)
+        else:
+            log.warning("PLANBOT_PUBLIC_URL is not https: set the Telegram webhook yourself")
+
+    return Launch(
+        "Telegram",
+        routes=[webhook_route(bot, secret)],
+        start=[started],
+        stop=[bot.application.shutdown],
+        jobs=[(bot.deliver_notices, NOTICE_POLL_SECONDS)],
+        banner=f"planbot on Telegram (webhook at {url}).",
+    )

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from adapters import cli
+from adapters import cli, launch
+from adapters.launch import Launch
 from adapters.sandbox import SandboxGateway
+from adapters.settings import Settings
 from core.access import Actor
 from core.catalog import load_catalog
 from core.clock import FixedClock
@@ -175,17 +177,19 @@ def test_serve_migrates_announces_the_clock_and_serves_the_sandbox(
     monkeypatch.setenv("PLANBOT_HOST", "0.0.0.0")
     monkeypatch.setenv("PLANBOT_PORT", "8123")
     monkeypatch.setenv("PLANBOT_PUBLIC_URL", "https://billing.example.test/")
-    served: list[tuple[Context, str, int]] = []
+    served: list[tuple[Context, str, int, list[Launch]]] = []
 
-    async def fake_serve(ctx: Context, host: str, port: int, routes: object = ()) -> None:
-        served.append((ctx, host, port))
+    async def fake_run(
+        ctx: Context, settings: Settings, launches: list[Launch], *, quiet: bool = True
+    ) -> None:
+        served.append((ctx, settings.PLANBOT_HOST, settings.PLANBOT_PORT, launches))
 
-    monkeypatch.setattr(cli, "serve", fake_serve)
+    monkeypatch.setattr(launch, "run_launches", fake_run)
     assert cli.main(["serve"]) == 0
     _, err = capsys.readouterr()
     assert "PLANBOT_CLOCK is set: planbot's clock is frozen at 2026-01-15T10:05:00Z" in err
-    ((ctx, host, port),) = served
-    assert (host, port) == ("0.0.0.0", 8123)
+    ((ctx, host, port, launches),) = served
+    assert (host, port, launches) == ("0.0.0.0", 8123, [])
     assert isinstance(ctx.gateway, SandboxGateway)
     assert ctx.gateway.link("ord_1") == "https://billing.example.test/sandbox/checkout/ord_1"
     assert isinstance(ctx.notifier, OutboxNotifier)
