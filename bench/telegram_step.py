@@ -4,6 +4,7 @@ on the same fake Bot API server (DESIGN 11: at most 2x the echo in throughput an
 Both sides get the same updates: a tap on an inline button, answered (answerCallbackQuery)
 and edited in place (editMessageText). planbot's side also loads the conversation, runs the
 upgrade flow (pick a package, then Back), saves it with a version check and renders the menu.
+Flood-limit pacing is off on both sides: it would hold both at Telegram's 30 messages/s.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ async def _planbot(api: FakeBotApi, folder: Path, steps: int) -> tuple[float, fl
         SandboxGateway("http://127.0.0.1:8000"),
         OutboxNotifier(db, clock),
     )
-    bot = TelegramBot(ctx, build_application(TOKEN, api.url, polling=False))
+    bot = TelegramBot(ctx, build_application(TOKEN, api.url, polling=False, paced=False))
     await bot.initialize()
     counter = iter(range(1, 10**9))
     menus: dict[int, int] = {}
@@ -134,7 +135,7 @@ async def _echo(api: FakeBotApi, steps: int) -> tuple[float, float, float]:
         await query.edit_message_text(f"echo {query.data}")
 
     application: Application[Any, Any, Any, Any, Any, Any] = build_application(
-        TOKEN, api.url, polling=False
+        TOKEN, api.url, polling=False, paced=False
     )
     application.add_handler(TypeHandler(Update, echo))
     await application.initialize()

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from adapters.launch import Launch
 from adapters.settings import Settings
@@ -27,8 +27,10 @@ class TelegramSetupError(ValueError):
 
 
 def build_application(
-    token: str, api_base_url: str, *, polling: bool
+    token: str, api_base_url: str, *, polling: bool, paced: bool = True
 ) -> Application[Any, Any, Any, Any, Any, Any]:
+    """PTB's Application on the Bot API at `api_base_url`; `paced` keeps it within
+    Telegram's flood limits (about 30 messages/s overall, 20 a minute in each group)."""
     api = api_base_url.rstrip("/")
     builder = (
         ApplicationBuilder()
@@ -40,6 +42,10 @@ def build_application(
         .connection_pool_size(CONNECTIONS)
         .pool_timeout(POOL_TIMEOUT_SECONDS)
     )
+    if paced:
+        # Throttling only: a RetryAfter is still retried by the adapter's own delivery.
+        limiter: Any = AIORateLimiter(max_retries=0)  # the builder's generics predate it
+        builder = builder.rate_limiter(limiter)
     if not polling:
         builder = builder.updater(None)
     return builder.build()
