@@ -70,7 +70,8 @@ class People:
         return person
 
     async def membership(self, workspace_id: int, user: str, admin: bool) -> None:
-        """Admins get Role.ADMIN; everyone else is a member unless granted more."""
+        """Slack decides: its owners and admins are billing admins, and one Slack no longer
+        lists as an admin is a member again."""
         key = (workspace_id, user, admin)
         if key in self._members:
             return
@@ -84,6 +85,6 @@ class People:
             )
         if admin and role not in (Role.ADMIN.value, Role.OWNER.value):
             await ensure_member(self.ctx, workspace_id, Actor(PLATFORM, user), Role.ADMIN)
-        elif not admin and role is None:
+        elif not admin and role in (None, Role.ADMIN.value):
             await ensure_member(self.ctx, workspace_id, Actor(PLATFORM, user), Role.MEMBER)
         self._members.add(key)

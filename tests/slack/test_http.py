@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.vocabulary import Incoming, Reply
+from core.model import Member
 from core.services.context import Context
 from tests.slack.conftest import CHANNEL, Slack, sign
 from tests.slack.fake_api import FakeSlackApi
@@ -139,7 +141,9 @@ async def test_invalid_auth_is_logged_not_raised(slack: Slack, api: FakeSlackApi
     assert "Contact Center 1" in await slack.command(USER, "")
 
 
-async def test_roles_come_from_users_info_cached_briefly(slack: Slack, api: FakeSlackApi) -> None:
+async def test_roles_come_from_users_info_cached_briefly(
+    slack: Slack, api: FakeSlackApi, services: Context
+) -> None:
     api.admins.add(USER)
     await slack.command(USER, "")
     await slack.command(USER, "details")
@@ -149,3 +153,7 @@ async def test_roles_come_from_users_info_cached_briefly(slack: Slack, api: Fake
     api.admins.discard(USER)
     await slack.command(USER, "")
     assert len(api.made("users.info")) == 2
+    async with services.db.unit_of_work() as session:
+        role = await session.scalar(select(Member.role).where(Member.user_id == USER))
+    assert role == "member"  # no longer a Slack admin, no longer a billing admin
+    assert "billing admin" in (await slack.command(USER, "upgrade")).lower()
