@@ -138,6 +138,8 @@ class Subscription(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "package"),
         Index("ix_subscriptions_due", "state", "due_at"),
+        # The sweep claims due rows in this order, a batch at a time.
+        Index("ix_subscriptions_due_order", "due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -191,7 +193,10 @@ class Order(Base):
     """A confirmed quote waiting for payment; paying it applies the change exactly once."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_pending", "status", "expires_at"),)
+    __table_args__ = (
+        Index("ix_orders_pending", "status", "expires_at"),
+        Index("ix_orders_subscription", "subscription_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(40), unique=True)

@@ -102,6 +102,34 @@ async def get_subscription(
     return sub
 
 
+def audit_values(
+    *,
+    at: datetime,
+    workspace_id: int,
+    actor: Actor,
+    action: str,
+    subscription_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    order_id: int | None = None,
+    payment_id: int | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """An audit row's columns, for callers that insert many rows in one statement."""
+    return {
+        "at": at,
+        "workspace_id": workspace_id,
+        "subscription_id": subscription_id,
+        "actor": actor.label,
+        "action": action,
+        "before": before,
+        "after": after,
+        "order_id": order_id,
+        "payment_id": payment_id,
+        "reason": reason,
+    }
+
+
 def audit(
     session: AsyncSession,
     *,
@@ -118,15 +146,17 @@ def audit(
 ) -> None:
     session.add(
         AuditEntry(
-            at=at,
-            workspace_id=workspace_id,
-            subscription_id=subscription_id,
-            actor=actor.label,
-            action=action,
-            before=before,
-            after=after,
-            order_id=order_id,
-            payment_id=payment_id,
-            reason=reason,
+            **audit_values(
+                at=at,
+                workspace_id=workspace_id,
+                actor=actor,
+                action=action,
+                subscription_id=subscription_id,
+                before=before,
+                after=after,
+                order_id=order_id,
+                payment_id=payment_id,
+                reason=reason,
+            )
         )
     )

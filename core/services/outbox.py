@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 
 from core.clock import Clock
 from core.db import Database
@@ -30,6 +30,30 @@ class OutboxNotifier:
                     data=dict(notice.data),
                     created_at=self.clock.now(),
                 )
+            )
+
+    async def notify_all(self, notices: list[Notice]) -> None:
+        """Enqueue them all with one statement in one transaction."""
+        if not notices:
+            return
+        now = self.clock.now()
+        async with self.db.unit_of_work() as session:
+            await session.execute(
+                insert(OutboxNotice),
+                [
+                    {
+                        "kind": n.kind,
+                        "workspace_id": n.workspace_id,
+                        "chat_platform": n.chat_platform,
+                        "chat_id": n.chat_id,
+                        "data": dict(n.data),
+                        "created_at": now,
+                        "delivered_at": None,
+                    }
+                    for n in notices
+                ],
+                # Every row with the same columns, so the rows go in one executemany.
+                execution_options={"render_nulls": True},
             )
 
 
