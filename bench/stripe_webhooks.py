@@ -5,7 +5,7 @@ Each paid order must be fulfilled exactly once. Runs on SQLite, and on PostgreSQ
 PLANBOT_TEST_DATABASE_URL or `--postgres URL` is given (a scratch database: its tables are
 dropped and recreated).
 
-    python -m bench.stripe_webhooks [--orders 300] [--senders 8] [--postgres URL]
+    python -m bench.stripe_webhooks [--orders 7000] [--senders 8] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import os
 import random
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from adapters.stripe import WEBHOOK_PATH, stripe_routes
 from adapters.web import create_app
@@ -32,15 +33,18 @@ from core.access import Actor
 from core.catalog import load_catalog
 from core.clock import FixedClock, parse_iso
 from core.db import Database
-from core.model import Base, Order, Payment, PaymentOutcome
+from core.model import Base, Member, Order, Payment, PaymentOutcome, Workspace
 from core.ports import Checkout, CheckoutRequest, RecordingNotifier
 from core.pricing import Terms
 from core.services.context import Context
-from core.services.orders import place_order
+from core.services.orders import checkout_request, new_reference, place_order
 from core.services.workspaces import create_workspace
 
 SECRET = "whsec_bench"
 DUPLICATES = 0.30
+DELIVERIES = 10_000
+# Paid orders such that they and their duplicates make DELIVERIES in all (DESIGN 11).
+ORDERS = round(DELIVERIES * (1 - DUPLICATES))
 PACKAGES = ("cc1", "cc2", "cc3")
 
 
@@ -92,15 +96,83 @@ def _event(n: int, order: Order) -> dict[str, Any]:
 
 
 async def _orders(ctx: Context, count: int) -> list[Order]:
-    placed = []
-    for n in range(0, count, len(PACKAGES)):
-        owner = Actor("telegram", str(10_000 + n))
-        workspace = await create_workspace(ctx, owner, f"Bench {n}")
-        for package in PACKAGES[: count - n]:
-            order = await place_order(ctx, owner, workspace, Terms(package, 12, 10 + n % 50))
-            placed.append(order.reference)
+    """Three packages per workspace: the first workspace's orders go through place_order, the
+    rest are bulk copies of them (own workspace, owner, keys, quantity and Checkout Session)."""
+    gateway = ctx.gateway
+    assert gateway is not None
+    owner = Actor("telegram", "10000")
+    first = await create_workspace(ctx, owner, "Bench 0")
+    templates = {}
+    for package in PACKAGES[:count]:
+        placed = await place_order(ctx, owner, first, Terms(package, 12, 10))
+        templates[package] = placed.reference
     async with ctx.db.unit_of_work() as session:
-        return list(await session.scalars(select(Order).where(Order.reference.in_(placed))))
+        stored = await session.scalars(
+            select(Order).where(Order.reference.in_(list(templates.values())))
+        )
+        columns = [c.key for c in Order.__table__.columns if c.key != "id"]
+        model = {o.package: {key: getattr(o, key) for key in columns} for o in stored}
+        starts = range(len(PACKAGES), count, len(PACKAGES))
+        await session.execute(
+            insert(Workspace),
+            [
+                {
+                    "name": f"Bench {n}",
+                    "currency": ctx.catalog.currency,
+                    "timezone": "UTC",
+                    "credit_balance": 0,
+                    "created_at": ctx.clock.now(),
+                }
+                for n in starts
+            ],
+        )
+        ids = dict(
+            (name, workspace_id)
+            for name, workspace_id in await session.execute(
+                select(Workspace.name, Workspace.id).where(Workspace.id != first)
+            )
+        )
+        members, orders = [], []
+        for n in starts:
+            workspace_id, user = ids[f"Bench {n}"], Actor("telegram", str(10_000 + n))
+            members.append(
+                {
+                    "workspace_id": workspace_id,
+                    "platform": user.platform,
+                    "user_id": user.user_id,
+                    "role": "owner",
+                    "created_at": ctx.clock.now(),
+                }
+            )
+            for package in PACKAGES[: count - n]:
+                reference, quantity = new_reference(), 10 + n % 50
+                price = model[package]["price_per_account"]
+                checkout = await gateway.create_checkout(
+                    replace(
+                        checkout_request(ctx, Order(**model[package]), ""),
+                        order_reference=reference,
+                    )
+                )
+                orders.append(
+                    model[package]
+                    | {
+                        "reference": reference,
+                        "idempotency_key": reference,
+                        "workspace_id": workspace_id,
+                        "new_quantity": quantity,
+                        "quantity": quantity,
+                        "total": price * quantity,
+                        "due_now": price * quantity,
+                        "placed_by": user.label,
+                        "provider_reference": checkout.provider_reference,
+                        "payment_link": checkout.link,
+                    }
+                )
+        if members:
+            await session.execute(insert(Member), members)
+            await session.execute(insert(Order), orders)
+        references = [*templates.values(), *(o["reference"] for o in orders)]
+        return list(await session.scalars(select(Order).where(Order.reference.in_(references))))
 
 
 async def measure(url: str, orders: int, senders: int) -> tuple[float, int, int, int]:
@@ -163,7 +235,7 @@ def _rows(name: str, result: tuple[float, int, int, int], orders: int) -> list[R
 def main(
     quick: bool = False, orders: int | None = None, senders: int = 8, postgres: str | None = None
 ) -> None:
-    count = orders or (90 if quick else 300)
+    count = orders or (90 if quick else ORDERS)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
@@ -178,7 +250,7 @@ def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=300)
+    parser.add_argument("--orders", type=int, default=None)
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--quick", action="store_true")

@@ -1,0 +1,456 @@
+"""The time-driven sweep over many due subscriptions (DESIGN 11: 100,000 in under 30 s).
+
+The due rows are bulk-inserted (renewals whose period ended, some paid from the credit
+balance, scheduled downgrades, ended trials, cancellations at period end and grace periods
+that ran out), then the sweep `planbot tick` runs is timed in a process of its own, so its
+peak memory is the sweep's alone (getrusage max RSS, sampled as it runs). The result is
+checked: each due subscription handled exactly once, in the state its case leads to.
+Runs on SQLite, and on PostgreSQL when PLANBOT_TEST_DATABASE_URL or `--postgres URL` is
+given (a scratch database: its tables are dropped and recreated).
+
+    python -m bench.sweep [--subscriptions 100000] [--postgres URL] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.settings import Settings
+from adapters.wiring import build_context
+from bench.table import Row, print_table
+from core.catalog import load_catalog
+from core.clock import format_iso, parse_iso
+from core.db import Database
+from core.model import (
+    AuditEntry,
+    BalanceEntry,
+    Base,
+    Order,
+    OutboxNotice,
+    Subscription,
+    Workspace,
+)
+from core.periods import add_months
+from core.pricing import price_per_account
+from core.services.sweep import sweep
+
+NOW = parse_iso("2026-07-15T10:00:00Z")
+TARGET_SUBSCRIPTIONS, TARGET_SECONDS = 100_000, 30.0
+PACKAGES = ("cc1", "cc2", "cc3")
+CYCLES = (1, 3, 12)
+CHUNK = 5_000
+CREDIT = 10**9
+# One workspace in ten has credit enough to pay its renewals from the balance.
+CREDIT_EVERY = 10
+# Each case's share of the due subscriptions, twenty slots in all.
+MIX = ("renewal",) * 7 + ("downgrade",) * 3 + ("trial",) * 4 + ("cancel",) * 3 + ("lapse",) * 3
+# The sweep's event for each case, and the state it leaves: (state, reason, overdue).
+OUTCOMES = {
+    "renewal": ("renewal.due", ("active", None, True)),
+    "downgrade": ("renewal.due", ("active", None, True)),
+    "charged": ("renewal.charged", ("active", None, False)),
+    "trial": ("trial.ended", ("inactive", "trial_expired", False)),
+    "cancel": ("subscription.ended", ("inactive", "cancelled", False)),
+    "lapse": ("subscription.suspended", ("inactive", "lapsed", False)),
+}
+
+
+@dataclass
+class Plan:
+    """The rows to insert and what the sweep must make of them."""
+
+    workspaces: list[dict[str, Any]]
+    subscriptions: list[dict[str, Any]]
+    orders: list[dict[str, Any]]
+    balance: list[dict[str, Any]]
+    cases: Counter[str]
+
+
+def _order(n: int, sub: dict[str, Any], price: int, **values: Any) -> dict[str, Any]:
+    total = price * sub["quantity"]
+    return {
+        "id": n,
+        "reference": f"ord_bench{n}",
+        "idempotency_key": f"bench:{n}",
+        "workspace_id": sub["workspace_id"],
+        "subscription_id": sub["id"],
+        "base_version": 1,
+        "package": sub["package"],
+        "cycle_months": sub["cycle_months"],
+        "new_quantity": sub["quantity"],
+        "quantity": sub["quantity"],
+        "currency": "USD",
+        "price_per_account": price,
+        "total": total,
+        "proration": 0,
+        "credit": 0,
+        "balance_applied": 0,
+        "due_now": total,
+        "balance_after": 0,
+        "chat_platform": "telegram",
+        "chat_id": f"chat-{sub['workspace_id']}",
+        "placed_by": f"telegram:{sub['workspace_id']}",
+        **values,
+    }
+
+
+def plan(count: int) -> Plan:
+    """Three packages per workspace, each subscription due by one case of MIX."""
+    catalog = load_catalog()
+    workspaces: list[dict[str, Any]] = []
+    subs: list[dict[str, Any]] = []
+    orders: list[dict[str, Any]] = []
+    balance: list[dict[str, Any]] = []
+    cases: Counter[str] = Counter()
+    for i in range(count):
+        w, package = i // len(PACKAGES) + 1, PACKAGES[i % len(PACKAGES)]
+        credit = CREDIT if w % CREDIT_EVERY == 0 else 0
+        if i % len(PACKAGES) == 0:
+            workspaces.append(
+                {
+                    "id": w,
+                    "name": f"Bench {w}",
+                    "timezone": "UTC",
+                    "currency": "USD",
+                    "credit_balance": credit,
+                    "created_at": NOW - timedelta(days=400),
+                }
+            )
+            if credit:
+                balance.append(
+                    {"workspace_id": w, "amount": credit, "reason": "bench credit", "at": NOW}
+                )
+        case = MIX[(i * 7) % len(MIX)]
+        cycle = CYCLES[i % len(CYCLES)]
+        # Spread over the last two days, inside the three-day grace period.
+        ended = NOW - timedelta(seconds=1 + (i * 7919) % (2 * 86_400))
+        sub: dict[str, Any] = {
+            "id": i + 1,
+            "workspace_id": w,
+            "package": package,
+            "quantity": 10 + i % 90,
+            "cycle_months": cycle,
+            "registered_at": NOW - timedelta(days=400),
+            "anchor_months": 0,
+            "cancel_at_period_end": False,
+            "terms_version": 1,
+            "inactive_reason": None,
+        }
+        if case == "trial":
+            sub.update(state="trial", quantity=10, trial_ends_at=ended, due_at=ended)
+            cases[case] += 1
+            subs.append(sub)
+            continue
+        if case == "lapse":
+            ended -= timedelta(days=catalog.grace_days)
+        anchor = ended - relativedelta(months=cycle)
+        sub.update(
+            state="active",
+            anchor_at=anchor,
+            anchor_months=cycle,
+            period_start=anchor,
+            period_end=add_months(anchor, cycle),
+            due_at=add_months(anchor, cycle),
+        )
+        price = price_per_account(catalog, package, cycle).minor
+        orders.append(
+            _order(
+                len(orders) + 1,
+                sub,
+                price,
+                kind="new",
+                status="paid",
+                period_start=anchor,
+                period_end=sub["period_end"],
+                provider="sandbox",
+                created_at=anchor,
+                expires_at=anchor + timedelta(minutes=30),
+                closed_at=anchor,
+            )
+        )
+        if case == "cancel":
+            sub["cancel_at_period_end"] = True
+        elif case == "downgrade":
+            sub.update(
+                scheduled_package=package,
+                scheduled_quantity=max(1, sub["quantity"] // 2),
+                scheduled_cycle_months=1,
+            )
+        elif case == "lapse":
+            grace = sub["period_end"] + timedelta(days=catalog.grace_days)
+            sub.update(grace_until=grace, due_at=grace)
+            orders.append(
+                _order(
+                    len(orders) + 1,
+                    sub,
+                    price,
+                    idempotency_key=f"renewal:{i + 1}:{format_iso(sub['period_end'])}",
+                    kind="renewal",
+                    status="pending",
+                    period_start=sub["period_end"],
+                    period_end=add_months(anchor, 2 * cycle),
+                    provider="sandbox",
+                    placed_by="system",
+                    created_at=sub["period_end"],
+                    expires_at=grace,
+                )
+            )
+        if credit and case in ("renewal", "downgrade"):
+            case = "charged"
+        cases[case] += 1
+        subs.append(sub)
+    return Plan(workspaces, subs, orders, balance, cases)
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start : start + CHUNK]
+
+
+async def _insert(connection: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Executemany in chunks; rows of one table share their keys, so fill the missing ones."""
+    keys = {key for row in rows for key in row}
+    for chunk in _chunks(rows):
+        await connection.execute(insert(table), [dict.fromkeys(keys) | row for row in chunk])
+    if connection.dialect.name == "postgresql" and "id" in keys:
+        # Explicit ids leave the sequence behind; the sweep's own inserts come after them.
+        sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
+        await connection.execute(text(f"SELECT setval({sequence}, max(id)) FROM {table.name}"))
+
+
+async def setup(url: str, planned: Plan) -> float:
+    """A fresh schema holding the planned rows; returns the seconds it took."""
+    started = time.perf_counter()
+    db = Database.from_url(url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+            await connection.run_sync(Base.metadata.create_all)
+        for model, rows in (
+            (Workspace, planned.workspaces),
+            (Subscription, planned.subscriptions),
+            (Order, planned.orders),
+            (BalanceEntry, planned.balance),
+        ):
+            async with db.engine.begin() as connection:
+                await _insert(connection, model.__table__, rows)  # type: ignore[arg-type]
+        if db.is_postgres:
+            async with db.engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text("VACUUM ANALYZE"))
+        return time.perf_counter() - started
+    finally:
+        await db.dispose()
+
+
+def _max_rss_mb() -> float:
+    """This process's peak resident set so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+async def _sweep_measured(url: str, at: datetime) -> dict[str, Any]:
+    """Sweep once as `planbot tick` does, sampling the peak RSS while it runs."""
+    settings = Settings(
+        _env_file=None,
+        DATABASE_URL=url,
+        PLANBOT_CLOCK=at,
+        STRIPE_SECRET_KEY=None,
+        PLANBOT_CATALOG=None,
+    )
+    ctx = build_context(settings)
+    samples: list[tuple[float, float]] = []
+
+    async def sample() -> None:
+        while True:
+            samples.append((time.perf_counter(), _max_rss_mb()))
+            await asyncio.sleep(0.05)
+
+    try:
+        baseline = _max_rss_mb()
+        sampler = asyncio.create_task(sample())
+        started = time.perf_counter()
+        report = await sweep(ctx, at)
+        ended = time.perf_counter()
+        sampler.cancel()
+        peak = _max_rss_mb()
+        halfway = max((rss for t, rss in samples if t <= (started + ended) / 2), default=baseline)
+        again = await sweep(ctx, at)
+    finally:
+        await ctx.db.dispose()
+    return {
+        "seconds": ended - started,
+        "counts": dict(report.counts),
+        "again": sum(again.counts.values()),
+        "rss_peak_mb": peak,
+        "rss_growth_mb": peak - baseline,
+        "rss_second_half_mb": peak - halfway,
+    }
+
+
+def child() -> None:
+    """Entry point of the sweep process: argv is the URL and the time; prints JSON."""
+    url, at = sys.argv[1], parse_iso(sys.argv[2])
+    print(json.dumps(asyncio.run(_sweep_measured(url, at))))
+
+
+def run_sweep_process(url: str) -> dict[str, Any]:
+    code = "from bench.sweep import child; child()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, url, format_iso(NOW)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"the sweep process failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+async def outcome(url: str) -> tuple[Counter[str], Counter[tuple[Any, ...]], dict[str, int]]:
+    """What the database holds after the sweep: audit events, states and row counts."""
+    db = Database.from_url(url)
+    try:
+        async with db.unit_of_work() as session:
+            events = Counter(
+                {
+                    action.removeprefix("sweep."): n
+                    for action, n in await session.execute(
+                        select(AuditEntry.action, func.count())
+                        .where(AuditEntry.action.like("sweep.%"))
+                        .group_by(AuditEntry.action)
+                    )
+                }
+            )
+            overdue = Subscription.grace_until.is_not(None)
+            states = Counter(
+                {
+                    (state, reason, bool(late)): n
+                    for state, reason, late, n in await session.execute(
+                        select(
+                            Subscription.state,
+                            Subscription.inactive_reason,
+                            overdue,
+                            func.count(),
+                        ).group_by(Subscription.state, Subscription.inactive_reason, overdue)
+                    )
+                }
+            )
+            swept = select(AuditEntry.subscription_id).where(AuditEntry.action.like("sweep.%"))
+            counts = {
+                "distinct": int(
+                    await session.scalar(
+                        select(func.count()).select_from(swept.distinct().subquery())
+                    )
+                    or 0
+                ),
+                "notices": int(
+                    await session.scalar(select(func.count()).select_from(OutboxNotice)) or 0
+                ),
+                "still_due": int(
+                    await session.scalar(
+                        select(func.count())
+                        .select_from(Subscription)
+                        .where(Subscription.due_at <= NOW, Subscription.state != "inactive")
+                    )
+                    or 0
+                ),
+            }
+        return events, states, counts
+    finally:
+        await db.dispose()
+
+
+def _check(name: str, planned: Plan, result: dict[str, Any], found: Any) -> int:
+    """The number of subscriptions handled exactly once as planned; exits on any mismatch."""
+    events, states, counts = found
+    expected_events: Counter[str] = Counter()
+    expected_states: Counter[tuple[Any, ...]] = Counter()
+    for case, n in planned.cases.items():
+        event, state = OUTCOMES[case]
+        expected_events[event] += n
+        expected_states[state] += n
+    total = len(planned.subscriptions)
+    problems = [
+        f"{what}: {got} instead of {want}"
+        for what, got, want in (
+            ("sweep report", Counter(result["counts"]), expected_events),
+            ("audit events", events, expected_events),
+            ("states", states, expected_states),
+            ("subscriptions audited", counts["distinct"], total),
+            ("notices", counts["notices"], total),
+            ("still due", counts["still_due"], 0),
+            ("second sweep", result["again"], 0),
+        )
+        if got != want
+    ]
+    if problems:
+        raise SystemExit(f"{name}: " + "; ".join(problems))
+    return int(counts["distinct"])
+
+
+async def _rows(name: str, url: str, planned: Plan) -> list[Row]:
+    count = len(planned.subscriptions)
+    seconds = await setup(url, planned)
+    result = run_sweep_process(url)
+    handled = _check(name, planned, result, await outcome(url))
+    target = TARGET_SECONDS * count / TARGET_SUBSCRIPTIONS
+    return [
+        Row(f"{name}: bulk insert of the due rows (setup)", seconds, "s"),
+        Row(f"{name}: sweep wall time", result["seconds"], "s", target, higher_is_better=False),
+        Row(
+            f"{name}: subscriptions handled",
+            count / result["seconds"],
+            "subs/s",
+            TARGET_SUBSCRIPTIONS / TARGET_SECONDS,
+        ),
+        Row(f"{name}: sweep process peak RSS (getrusage max RSS)", result["rss_peak_mb"], "MB"),
+        Row(f"{name}: max RSS growth from the sweep's start", result["rss_growth_mb"], "MB"),
+        Row(f"{name}: max RSS growth in its second half", result["rss_second_half_mb"], "MB"),
+        Row(f"{name}: handled exactly once, as planned", handled, "subs", count),
+    ]
+
+
+def main(
+    quick: bool = False, subscriptions: int | None = None, postgres: str | None = None
+) -> None:
+    count = subscriptions or (5_000 if quick else TARGET_SUBSCRIPTIONS)
+    planned = plan(count)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
+        rows += asyncio.run(_rows("SQLite", url, planned))
+    postgres = postgres or os.environ.get("PLANBOT_TEST_DATABASE_URL")
+    if postgres:
+        rows += asyncio.run(_rows("PostgreSQL", postgres, planned))
+    mix = ", ".join(f"{case} {n:,}" for case, n in sorted(planned.cases.items()))
+    print_table(f"Sweep: {count:,} due subscriptions ({mix})", rows)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscriptions", type=int, default=None)
+    parser.add_argument("--postgres", default=None)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    main(args.quick, args.subscriptions, args.postgres)
