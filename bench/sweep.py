@@ -3,7 +3,7 @@
 The due rows are bulk-inserted (renewals whose period ended, some paid from the credit
 balance, scheduled downgrades, ended trials, cancellations at period end and grace periods
 that ran out), then the sweep `planbot tick` runs is timed in a process of its own, so its
-peak memory is the sweep's alone (getrusage max RSS, sampled as it runs). The result is
+peak memory is the sweep's alone (peak RSS: VmHWM on Linux, sampled as it runs). The result is
 checked: each due subscription handled exactly once, in the state its case leads to.
 Runs on SQLite, and on PostgreSQL when PLANBOT_TEST_DATABASE_URL or `--postgres URL` is
 given (a scratch database: its tables are dropped and recreated).
@@ -262,7 +262,16 @@ async def setup(url: str, planned: Plan) -> float:
 
 
 def _max_rss_mb() -> float:
-    """This process's peak resident set so far (Linux reports KiB, macOS bytes)."""
+    """This process's peak resident set so far.
+
+    Linux: VmHWM, since getrusage's ru_maxrss survives exec and would report the parent's
+    peak (the bench that built the rows); elsewhere ru_maxrss (macOS reports bytes).
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
@@ -424,7 +433,7 @@ async def _rows(name: str, url: str, planned: Plan) -> list[Row]:
             "subs/s",
             TARGET_SUBSCRIPTIONS / TARGET_SECONDS,
         ),
-        Row(f"{name}: sweep process peak RSS (getrusage max RSS)", result["rss_peak_mb"], "MB"),
+        Row(f"{name}: sweep process peak RSS (VmHWM)", result["rss_peak_mb"], "MB"),
         Row(f"{name}: max RSS growth from the sweep's start", result["rss_growth_mb"], "MB"),
         Row(f"{name}: max RSS growth in its second half", result["rss_second_half_mb"], "MB"),
         Row(f"{name}: handled exactly once, as planned", handled, "subs", count),
