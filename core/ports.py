@@ -115,6 +115,9 @@ class Notice:
 
 
 class Notifier(Protocol):
+    """Called inside the unit of work that causes the notice: the outbox implementation
+    joins it, so a notice is stored exactly when its cause commits."""
+
     async def notify(self, notice: Notice) -> None: ...
 
 
