@@ -35,6 +35,7 @@ COMMAND_FLOWS = {
     "withdraw": "withdraw",
     # Registered only by platforms whose users join workspaces (bot.flows.workspace).
     "workspace": "workspace",
+    "workspaces": "workspaces",
     "join": "join",
     "invite": "invite",
 }

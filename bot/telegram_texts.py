@@ -18,6 +18,7 @@ def command_menu(t: Translator) -> list[tuple[str, str]]:
         ("unsubscribe", t("unsubscribe at the end of the period")),
         ("trial", t("try a package for free")),
         ("invite", t("invite an admin or a member")),
+        ("workspaces", t("switch to another of your workspaces")),
         ("language", t("English or Vietnamese")),
         ("help", t("what I can do")),
         ("cancel", t("stop what you are doing")),

@@ -129,6 +129,8 @@ class Member(Base):
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
+    active_at: Mapped[datetime | None]
+    """When the person last chose this workspace to act in (None: never chose)."""
 
 
 class Subscription(Base):

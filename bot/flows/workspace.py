@@ -13,8 +13,13 @@ from bot.flows.common import workspace_of
 from bot.i18n import N_, Translator
 from bot.vocabulary import Choices, Link, Option, Reply, Text
 from core.model import Role
-from core.services.invites import accept_invite, create_invite, require_owner
-from core.services.workspaces import create_workspace
+from core.services.invites import (
+    accept_invite,
+    choose_workspace,
+    create_invite,
+    require_owner,
+)
+from core.services.workspaces import create_workspace, memberships
 
 CREATE = "create"
 ROLE_LABELS = {
@@ -176,6 +181,59 @@ def invite_flow(link_for: Callable[[str], str]) -> Flow:
     )
 
 
+# --- workspaces: a person in several workspaces chooses the one to act in --------------------
+
+
+async def _choices(turn: Turn) -> tuple[Option, ...]:
+    t = turn.t
+    return tuple(
+        Option(
+            t("{workspace} ({role})", workspace=m.workspace_name, role=role_label(t, m.role)),
+            str(m.workspace_id),
+        )
+        for m in await memberships(turn.services, turn.actor)
+    )
+
+
+async def begin_workspaces(turn: Turn) -> Move:
+    if len(await _choices(turn)) > 1:
+        return Go("choose")
+    return Done((Text(turn.t("You are in one workspace only: there is nothing to switch.")),))
+
+
+async def ask_workspace(turn: Turn) -> list[Reply]:
+    t = turn.t
+    text = t("Which workspace would you like to act in?")
+    return [Choices(text, (*await _choices(turn), *turn.nav(back=False)), turn.version)]
+
+
+async def answer_workspace(turn: Turn, answer: str) -> Move:
+    t = turn.t
+    option = choose(await _choices(turn), answer)
+    if option is None:
+        return Stay(t("Choose one of the buttons, or Cancel."))
+    chosen = await choose_workspace(turn.services, turn.actor, int(option.value))
+    return Done(
+        (
+            Text(
+                t(
+                    "You now act in {workspace} as {role}.",
+                    workspace=chosen.workspace_name,
+                    role=role_label(t, chosen.role),
+                )
+            ),
+        )
+    )
+
+
+WORKSPACES = Flow(
+    name="workspaces",
+    begin=begin_workspaces,
+    steps={"choose": Step(ask_workspace, answer_workspace)},
+    entry=frozenset({"choose"}),
+)
+
+
 def workspace_flows(link_for: Callable[[str], str]) -> dict[str, Flow]:
     """The flows a join-by-invite platform adds to `all_flows()`."""
-    return {f.name: f for f in (WORKSPACE, JOIN, invite_flow(link_for))}
+    return {f.name: f for f in (WORKSPACE, WORKSPACES, JOIN, invite_flow(link_for))}

@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from core.access import Actor
 from core.clock import format_iso
@@ -149,16 +149,41 @@ def _rank(role: str) -> int:
 
 
 async def current_workspace(ctx: Context, actor: Actor) -> int | None:
-    """The workspace a person acts in: the one they joined most recently."""
+    """The workspace a person acts in: the one they chose last, or else joined last."""
     async with ctx.db.unit_of_work() as session:
         found = await session.scalar(
             select(Member.workspace_id)
             .join(Workspace, Workspace.id == Member.workspace_id)
             .where(Member.platform == actor.platform, Member.user_id == actor.user_id)
-            .order_by(Member.id.desc())
+            .order_by(
+                func.coalesce(Member.active_at, Member.created_at).desc(),
+                Member.active_at.is_not(None).desc(),  # at the same moment, a choice wins
+                Member.id.desc(),
+            )
             .limit(1)
         )
         return None if found is None else int(found)
+
+
+async def choose_workspace(ctx: Context, actor: Actor, workspace_id: int) -> Joined:
+    """Act in another of one's workspaces from now on (only one the person belongs to)."""
+    async with ctx.db.unit_of_work() as session:
+        row = (
+            await session.execute(
+                select(Member, Workspace.name)
+                .join(Workspace, Workspace.id == Member.workspace_id)
+                .where(
+                    Member.workspace_id == workspace_id,
+                    Member.platform == actor.platform,
+                    Member.user_id == actor.user_id,
+                )
+            )
+        ).first()
+        if row is None:
+            raise NotAllowed("You are not a member of that workspace.")
+        member, name = row
+        member.active_at = ctx.clock.now()
+        return Joined(workspace_id, name, member.role)
 
 
 async def require_owner(ctx: Context, actor: Actor, workspace_id: int) -> None:
