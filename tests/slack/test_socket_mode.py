@@ -9,10 +9,11 @@ import httpx
 import pytest
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+from adapters.launch import start_all, stop_all
 from adapters.settings import Settings
 from adapters.slack.bot import build_app
 from adapters.slack.http import oauth_routes
-from adapters.slack.modes import build_bot
+from adapters.slack.modes import build_bot, slack_launch
 from adapters.web import create_app
 from core.services.context import Context
 from tests.slack.conftest import CHANNEL, PUBLIC_URL, ProbedBot, Slack, install
@@ -104,3 +105,26 @@ async def test_socket_mode_serves_the_workspaces_that_installed_through_oauth(
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
         await sockets.cleanup()
+
+
+async def test_the_socket_mode_launch_starts_answers_and_stops(
+    api: FakeSlackApi, services: Context
+) -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN=APP_TOKEN, SLACK_API_URL=api.api_url
+    )
+    launch = await slack_launch(services, settings, socket=True)
+    assert launch.routes == [] and "Socket Mode" in launch.banner
+    sockets = await api.serve_sockets()
+    jobs = await start_all([launch])
+    try:
+        url = api.hook_url(CHANNEL, "UMEMBER")
+        await api.send_envelope("slash_commands", command("UMEMBER", url), "e2")
+        async with asyncio.timeout(10):
+            while not api.messages(CHANNEL, "UMEMBER"):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+    finally:
+        await stop_all([launch], jobs)
+        await sockets.cleanup()
+    assert "Contact Center 1" in api.messages(CHANNEL, "UMEMBER")[-1]["text"]
+    assert all(job.done() for job in jobs)
