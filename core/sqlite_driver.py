@@ -3,7 +3,8 @@
 SQLAlchemy's aiosqlite adapter opens a cursor, executes, fetches and closes it as four
 separate hand-offs to aiosqlite's worker thread; each costs tens of microseconds of thread
 switching, more than SQLite needs to run the statement. Here a statement is executed, its
-rows read and its cursor closed in one call on that thread, with the same results and errors.
+rows read and its cursor closed in one call on that thread, with the same results and errors,
+and a transaction's BEGIN travels with its first statement (an empty one costs no trip).
 Rows are always read whole, so a streamed result is buffered (planbot streams none).
 """
 
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 _T = TypeVar("_T")
+BEGIN = "BEGIN IMMEDIATE"  # what core.db's begin listener sends
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +32,15 @@ class _Outcome:
     lastrowid: int | None
 
 
-def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
-    """Execute, read every row and close, all on the connection's own thread."""
+def _run(
+    connection: sqlite3.Connection, sql: str, parameters: Any, many: bool, begin: bool
+) -> _Outcome:
+    """Execute (after the transaction's deferred BEGIN), read every row and close, all on
+    the connection's own thread."""
     cursor = connection.cursor()
     try:
+        if begin:
+            cursor.execute(BEGIN)
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -64,8 +71,15 @@ class OneTripCursor:
         return await self._run(sql, parameters, many=True)
 
     async def _run(self, sql: str, parameters: Any, *, many: bool) -> OneTripCursor:
-        outcome = await self._connection.in_thread(
-            partial(_run, self._connection.sqlite, sql, parameters, many)
+        connection = self._connection
+        if sql == BEGIN and not many:
+            # Sent with the transaction's first statement: one hand-off fewer per unit of work.
+            connection.begin_pending = True
+            self.description, self._rows, self.rowcount, self.lastrowid = None, [], -1, None
+            return self
+        begin, connection.begin_pending = connection.begin_pending, False
+        outcome = await connection.in_thread(
+            partial(_run, connection.sqlite, sql, parameters, many, begin)
         )
         self.description, self._rows = outcome.description, outcome.rows
         self.rowcount, self.lastrowid = outcome.rowcount, outcome.lastrowid
@@ -92,6 +106,7 @@ class OneTripConnection(aiosqlite.Connection):
 
     def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
         super().__init__(connector, iter_chunk_size=64)
+        self.begin_pending = False
         # As SQLAlchemy's adapter does, so an unclosed connection never holds up exit;
         # before aiosqlite 0.22 the connection was itself the thread.
         worker: Any = getattr(self, "_thread", self)
@@ -108,6 +123,19 @@ class OneTripConnection(aiosqlite.Connection):
 
     async def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
+
+    async def commit(self) -> None:
+        """A transaction whose BEGIN was never sent ran nothing: nothing to commit."""
+        if self.begin_pending:
+            self.begin_pending = False
+            return
+        await super().commit()
+
+    async def rollback(self) -> None:
+        if self.begin_pending:
+            self.begin_pending = False
+            return
+        await super().rollback()
 
 
 def connect(database: str, **kwargs: Any) -> OneTripConnection:

@@ -7,6 +7,7 @@ optimistic version check, inserted ids, errors, and one hand-off per statement.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,9 +40,11 @@ def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     hand_off = OneTripConnection._execute
 
-    async def counted(self: OneTripConnection, fn: Callable[..., Any], *args: Any) -> Any:
+    async def counted(
+        self: OneTripConnection, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
         seen.append(getattr(fn, "__name__", None) or str(getattr(fn, "args", ("?", "?"))[1]))
-        return await hand_off(self, fn, *args)
+        return await hand_off(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(OneTripConnection, "_execute", counted)
     return seen
@@ -63,9 +66,9 @@ async def test_a_read_and_a_versioned_write_take_one_hand_off_per_statement(
         row = await session.scalar(select(Conversation).where(Conversation.chat_id == "c1"))
         assert row is not None
         row.step = "package"
-    # BEGIN IMMEDIATE, SELECT, UPDATE ... WHERE version = ?, COMMIT
-    assert len(trips) == 4
-    assert trips[-1] == "commit"
+    # BEGIN IMMEDIATE with the SELECT, UPDATE ... WHERE version = ?, COMMIT
+    assert len(trips) == 3
+    assert trips[0].startswith("SELECT") and trips[-1] == "commit"
     async with sqlite_db.unit_of_work() as session:
         again = await session.scalar(select(Conversation).where(Conversation.chat_id == "c1"))
         assert again is not None
@@ -138,3 +141,22 @@ async def test_streamed_results_are_read_in_full(sqlite_db: Database) -> None:
     async with sqlite_db.engine.connect() as connection:
         result = await connection.stream(select(Conversation.chat_id).order_by(Conversation.id))
         assert [chat async for chat in result.scalars()] == [f"c{n}" for n in range(5)]
+
+
+async def test_the_begin_travels_with_the_first_statement_and_holds_the_write_lock(
+    sqlite_db: Database, tmp_path: Path, trips: list[str]
+) -> None:
+    async with sqlite_db.unit_of_work():
+        pass
+    assert trips == []  # an empty unit of work costs nothing
+    other = sqlite3.connect(tmp_path / "planbot.db", timeout=0, isolation_level=None)
+    try:
+        async with sqlite_db.unit_of_work() as session:
+            await session.scalar(select(Conversation.id))
+            # Another process's writer now waits for this transaction (BEGIN IMMEDIATE).
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # and gets its turn after the commit
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
