@@ -5,12 +5,43 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from core.clock import format_iso
 from core.model import InactiveReason, Subscription, SubscriptionState
 from core.periods import add_months
 from core.pricing import RunningPeriod, Terms
+
+
+class SubscriptionFields(Protocol):
+    """What the transitions read and write: an ORM Subscription, or a plain row the sweep
+    steps without the ORM (the rules stay here either way)."""
+
+    id: int
+    workspace_id: int
+    package: str
+    quantity: int
+    cycle_months: int
+    state: str
+    inactive_reason: str | None
+    trial_ends_at: datetime | None
+    period_start: datetime | None
+    period_end: datetime | None
+    anchor_at: datetime | None
+    anchor_months: int
+    cancel_at_period_end: bool
+    scheduled_package: str | None
+    scheduled_quantity: int | None
+    scheduled_cycle_months: int | None
+    grace_until: datetime | None
+    due_at: datetime | None
+    terms_version: int
+
+    @property
+    def terms(self) -> Terms: ...
+
+    @property
+    def scheduled_terms(self) -> Terms | None: ...
 
 
 class Status(StrEnum):
@@ -78,7 +109,7 @@ def running_period(sub: Subscription, at: datetime) -> RunningPeriod | None:
     )
 
 
-def snapshot(sub: Subscription) -> dict[str, Any]:
+def snapshot(sub: SubscriptionFields) -> dict[str, Any]:
     """A JSON-able picture of a subscription for the audit log's before/after."""
 
     def iso(at: datetime | None) -> str | None:
@@ -106,7 +137,7 @@ def snapshot(sub: Subscription) -> dict[str, Any]:
     }
 
 
-def refresh_due_at(sub: Subscription) -> None:
+def refresh_due_at(sub: SubscriptionFields) -> None:
     """When the sweep must next look at this subscription."""
     if sub.state == SubscriptionState.TRIAL.value:
         sub.due_at = sub.trial_ends_at
@@ -116,7 +147,7 @@ def refresh_due_at(sub: Subscription) -> None:
         sub.due_at = None
 
 
-def _clear_pending_changes(sub: Subscription) -> None:
+def _clear_pending_changes(sub: SubscriptionFields) -> None:
     sub.cancel_at_period_end = False
     sub.scheduled_package = None
     sub.scheduled_quantity = None
@@ -156,7 +187,7 @@ def add_accounts(sub: Subscription, new_quantity: int) -> None:
     sub.terms_version += 1
 
 
-def renew(sub: Subscription, terms: Terms) -> None:
+def renew(sub: SubscriptionFields, terms: Terms) -> None:
     """P8: the next period continues from the old end, counted from the original anchor."""
     assert sub.period_end is not None and sub.anchor_at is not None
     sub.package = terms.package
@@ -170,18 +201,18 @@ def renew(sub: Subscription, terms: Terms) -> None:
     refresh_due_at(sub)
 
 
-def renewal_terms(sub: Subscription) -> Terms:
+def renewal_terms(sub: SubscriptionFields) -> Terms:
     """The terms in force at the next renewal: a scheduled downgrade applies there."""
     return sub.scheduled_terms or sub.terms
 
 
-def mark_overdue(sub: Subscription, grace_days: int) -> None:
+def mark_overdue(sub: SubscriptionFields, grace_days: int) -> None:
     assert sub.period_end is not None
     sub.grace_until = sub.period_end + timedelta(days=grace_days)
     refresh_due_at(sub)
 
 
-def deactivate(sub: Subscription, reason: InactiveReason) -> None:
+def deactivate(sub: SubscriptionFields, reason: InactiveReason) -> None:
     sub.state = SubscriptionState.INACTIVE.value
     sub.inactive_reason = reason.value
     _clear_pending_changes(sub)

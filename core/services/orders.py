@@ -13,7 +13,7 @@ from core import lifecycle
 from core.access import Action, Actor
 from core.errors import Conflict, InvalidRequest, PaymentProviderError
 from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
-from core.ports import CheckoutRequest, Notice
+from core.ports import Checkout, CheckoutRequest, Notice
 from core.pricing import Quote, QuoteKind, RunningPeriod, Terms, check_terms, quote
 from core.services.changes import subscription_change
 from core.services.context import Context, audit, authorize, get_subscription, get_workspace
@@ -259,6 +259,11 @@ async def attach_checkouts(ctx: Context, orders: list[tuple[Order, CheckoutReque
     if gateway is None:
         raise PaymentProviderError("No payment provider is configured.")
     made = [(order, await gateway.create_checkout(request)) for order, request in orders]
+    await store_checkouts(ctx, made)
+
+
+async def store_checkouts(ctx: Context, made: list[tuple[Order, Checkout]]) -> None:
+    """Keep the checkouts the provider made on their orders (joining an open unit of work)."""
     async with ctx.db.unit_of_work() as session:
         ids = [order.id for order, _ in made]
         # Many orders in one read; a single one may already be in the session.

@@ -165,6 +165,26 @@ async def test_unsubscribing_an_overdue_renewal_withdraws_its_payment_link(
     assert late.outcome == "credited"
 
 
+async def test_a_renewal_lapsing_with_its_grace_period_withdraws_its_payment_link(
+    ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock, gateway: FakeGateway
+) -> None:
+    await buy(ctx, owner, workspace_id, Terms("cc1", 1, 2))
+    sub = await subscription(ctx, workspace_id, "cc1")
+    clock.set(at("2026-02-15T10:00:00Z"))
+    await sweep(ctx)
+    renewal = await pending_renewal(ctx, sub.id)
+    assert renewal.provider_reference is not None and gateway.cancelled == []
+    clock.set(at("2026-02-18T10:00:00Z"))
+    assert (await sweep(ctx))["subscription.suspended"] == 1
+    assert gateway.cancelled == [renewal.provider_reference]
+    async with ctx.db.unit_of_work() as session:
+        lapsed = await session.get(Order, renewal.id)
+        assert lapsed is not None
+        assert (lapsed.status, lapsed.close_reason) == ("expired", "grace period ended")
+    assert sum((await sweep(ctx)).counts.values()) == 0
+    assert gateway.cancelled == [renewal.provider_reference]
+
+
 async def test_a_renewal_paid_within_grace_continues_from_the_old_end(
     ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock
 ) -> None:

@@ -679,6 +679,7 @@ def check_pending_orders(snap: Snapshot, gateway: FakeGateway, *, swept: bool) -
         if placed.close_reason in (
             "replaced by a newer order",
             "quote validity ended",
+            "grace period ended",
             "unsubscribed",
             "cancelled by support",
         ):

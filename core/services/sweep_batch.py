@@ -1,0 +1,235 @@
+"""One claimed batch of due subscriptions, read as plain rows and written back in a few
+executemany statements: the per-row ORM bookkeeping was most of the sweep's time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.model import (
+    AuditEntry,
+    BalanceEntry,
+    Order,
+    OrderStatus,
+    Subscription,
+    SubscriptionState,
+    Workspace,
+)
+from core.ports import Notice
+from core.pricing import Terms
+
+# Core tables: the sweep's statements skip the ORM's per-row work.
+_SUBSCRIPTIONS = cast(Table, Subscription.__table__)
+_ORDERS = cast(Table, Order.__table__)
+_WORKSPACES = cast(Table, Workspace.__table__)
+_AUDITS = cast(Table, AuditEntry.__table__)
+_LEDGER = cast(Table, BalanceEntry.__table__)
+
+
+@dataclass(slots=True)
+class SubscriptionRow:
+    """A due subscription's columns, stepped by core.lifecycle like an ORM Subscription."""
+
+    id: int
+    workspace_id: int
+    package: str
+    quantity: int
+    cycle_months: int
+    state: str
+    inactive_reason: str | None
+    trial_ends_at: datetime | None
+    period_start: datetime | None
+    period_end: datetime | None
+    anchor_at: datetime | None
+    anchor_months: int
+    cancel_at_period_end: bool
+    scheduled_package: str | None
+    scheduled_quantity: int | None
+    scheduled_cycle_months: int | None
+    grace_until: datetime | None
+    due_at: datetime | None
+    terms_version: int
+
+    @property
+    def terms(self) -> Terms:
+        return Terms(self.package, self.cycle_months, self.quantity)
+
+    @property
+    def scheduled_terms(self) -> Terms | None:
+        if self.scheduled_package is None:
+            return None
+        assert self.scheduled_quantity is not None and self.scheduled_cycle_months is not None
+        return Terms(self.scheduled_package, self.scheduled_cycle_months, self.scheduled_quantity)
+
+
+_COLUMNS = tuple(f.name for f in fields(SubscriptionRow))
+# What any step may change; every swept row writes all of them in one executemany UPDATE.
+_STEPPED = (
+    "package",
+    "cycle_months",
+    "quantity",
+    "state",
+    "inactive_reason",
+    "period_start",
+    "period_end",
+    "anchor_months",
+    "cancel_at_period_end",
+    "scheduled_package",
+    "scheduled_quantity",
+    "scheduled_cycle_months",
+    "grace_until",
+    "due_at",
+    "terms_version",
+)
+_WRITE_SUBSCRIPTIONS = (
+    update(_SUBSCRIPTIONS)
+    .where(_SUBSCRIPTIONS.c.id == bindparam("row_id"))
+    .values({name: bindparam(f"new_{name}") for name in _STEPPED})
+)
+_WRITE_BALANCES = (
+    update(_WORKSPACES)
+    .where(_WORKSPACES.c.id == bindparam("row_id"))
+    .values(credit_balance=bindparam("new_balance"))
+)
+
+
+def _claim_statement(now: datetime, batch_size: int, postgres: bool) -> Any:
+    stmt = (
+        select(*(_SUBSCRIPTIONS.c[name] for name in _COLUMNS), _WORKSPACES.c.credit_balance)
+        .join(_WORKSPACES, _WORKSPACES.c.id == _SUBSCRIPTIONS.c.workspace_id)
+        .where(
+            _SUBSCRIPTIONS.c.due_at <= now,
+            _SUBSCRIPTIONS.c.state != SubscriptionState.INACTIVE.value,
+        )
+        .order_by(_SUBSCRIPTIONS.c.due_at, _SUBSCRIPTIONS.c.id)
+        .limit(batch_size)
+    )
+    if postgres:
+        # Claim each subscription with its workspace in one go: a use case locks the
+        # workspace first, so the sweep must never hold a subscription and wait for it.
+        stmt = stmt.with_for_update(skip_locked=True, of=[_SUBSCRIPTIONS, _WORKSPACES])
+    return stmt
+
+
+@dataclass
+class Batch:
+    """The claimed rows, what their steps read, and the rows they write, in step order."""
+
+    session: AsyncSession
+    now: datetime
+    rows: list[SubscriptionRow]
+    chats: dict[int, tuple[str | None, str | None]]
+    # Each workspace's credit balance as this batch's renewals spend it.
+    balances: dict[int, int]
+    balances_spent: set[int] = field(default_factory=set)
+    stepped: dict[int, SubscriptionRow] = field(default_factory=dict)
+    deleted: set[int] = field(default_factory=set)
+    notices: list[Notice] = field(default_factory=list)
+    lapsed: list[int] = field(default_factory=list)
+    # New renewal orders, audit rows and ledger entries; `order` holds an index into
+    # `orders` until write() knows the order's id.
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    async def claim(
+        cls, session: AsyncSession, now: datetime, batch_size: int, postgres: bool
+    ) -> Batch:
+        rows: list[SubscriptionRow] = []
+        balances: dict[int, int] = {}
+        for values in await session.execute(_claim_statement(now, batch_size, postgres)):
+            row = SubscriptionRow(*values[:-1])
+            balances[row.workspace_id] = values[-1]
+            rows.append(row)
+        return cls(session, now, rows, await _last_chats(session, rows), balances)
+
+    def chat(self, subscription_id: int) -> tuple[str | None, str | None]:
+        return self.chats.get(subscription_id, (None, None))
+
+    def spend(self, workspace_id: int, amount: int) -> None:
+        self.balances[workspace_id] -= amount
+        self.balances_spent.add(workspace_id)
+
+    async def write(self) -> list[int]:
+        """Everything the steps produced; returns the new orders' ids, in `orders` order."""
+        connection = await self.session.connection()
+        ids: list[int] = []
+        if self.orders:
+            await connection.execute(insert(_ORDERS), self.orders)
+            written = select(_ORDERS.c.reference, _ORDERS.c.id).where(
+                _ORDERS.c.reference.in_([order["reference"] for order in self.orders])
+            )
+            by_reference = dict((await connection.execute(written)).tuples().all())
+            ids = [by_reference[order["reference"]] for order in self.orders]
+            for entry in (*self.audits, *self.ledger):
+                if entry["order_id"] is not None:
+                    entry["order_id"] = ids[entry["order_id"]]
+        if self.audits:
+            await connection.execute(insert(_AUDITS), self.audits)
+        if self.ledger:
+            await connection.execute(insert(_LEDGER), self.ledger)
+        if self.balances_spent:
+            await connection.execute(
+                _WRITE_BALANCES,
+                [
+                    {"row_id": wid, "new_balance": self.balances[wid]}
+                    for wid in sorted(self.balances_spent)
+                ],
+            )
+        if self.stepped:
+            await connection.execute(
+                _WRITE_SUBSCRIPTIONS,
+                [
+                    {"row_id": row.id} | {f"new_{name}": getattr(row, name) for name in _STEPPED}
+                    for row in self.stepped.values()
+                ],
+            )
+        return ids
+
+    async def expire_lapsed_renewals(self) -> list[str]:
+        """The pending orders of subscriptions whose grace period ended lapse with them;
+        returns their links' provider references, to withdraw once this commits."""
+        if not self.lapsed:
+            return []
+        closed = await self.session.scalars(
+            update(Order)
+            .where(
+                Order.subscription_id.in_(self.lapsed),
+                Order.status == OrderStatus.PENDING.value,
+            )
+            .values(
+                status=OrderStatus.EXPIRED.value,
+                closed_at=self.now,
+                close_reason="grace period ended",
+            )
+            .returning(Order.provider_reference)
+            .execution_options(synchronize_session=False)
+        )
+        return [reference for reference in closed if reference]
+
+
+async def _last_chats(
+    session: AsyncSession, rows: list[SubscriptionRow]
+) -> dict[int, tuple[str | None, str | None]]:
+    """Where each subscription's latest order came from, so its notices go there."""
+    if not rows:
+        return {}
+    last = (
+        select(func.max(Order.id))
+        .where(Order.subscription_id.in_([row.id for row in rows]), Order.chat_id.is_not(None))
+        .group_by(Order.subscription_id)
+    )
+    return {
+        sub_id: (platform, chat_id)
+        for sub_id, platform, chat_id in await session.execute(
+            select(Order.subscription_id, Order.chat_platform, Order.chat_id).where(
+                Order.id.in_(last.scalar_subquery())
+            )
+        )
+        if sub_id is not None
+    }
