@@ -1,11 +1,13 @@
-"""Slack requests in, engine calls, replies out (Bolt's AsyncApp, lazy listeners: every
-request is acknowledged first and the engine runs after the ack)."""
+"""Slack requests in, engine calls, replies out (Bolt's AsyncApp: every request is
+acknowledged first, and the engine runs after the ack in a task of its own)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -51,6 +53,8 @@ from core.services.context import Context
 __all__ = ["PLATFORM", "SlackBot", "build_app"]
 
 DEFAULT_COMMAND = "/plans"
+CLOSE_WAIT_SECONDS = 10.0
+Work = Callable[[dict[str, Any], AsyncWebClient], Coroutine[Any, Any, None]]
 log = logging.getLogger("planbot.slack")
 
 
@@ -64,8 +68,8 @@ def build_app(
     oauth: AsyncOAuthSettings | None = None,
 ) -> AsyncApp:
     """A Bolt app for one workspace (its bot token) or for every workspace that installs it
-    (`oauth`), talking to the Web API at `api_url`. Every ack is done by a cheap listener and
-    the slow work by lazy ones, so Bolt answers as soon as the ack is made
+    (`oauth`), talking to the Web API at `api_url`. Every listener acks at once and leaves
+    the slow work to a task, so Bolt answers as soon as the ack is made
     (`process_before_response`) instead of polling for it every 10 ms."""
     client = AsyncWebClient(token=None if oauth is not None else token, base_url=api_url)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
@@ -98,28 +102,34 @@ class SlackBot:
         self.engine = Engine(ctx, all_flows(), support_staff=support_staff)
         self.people = People(ctx, role_ttl)
         self.delivery = Delivery(ctx, app.client, installations)
-        app.command(self.command)(ack=self._ack, lazy=[self._on_command])
-        app.action(re.compile(f"^{TAP_ACTION}"))(ack=self._ack, lazy=[self._on_tap])
-        app.action(SELECT_ACTION)(ack=self._ack, lazy=[self._on_tap])
-        app.action(NUMBER_ACTION)(ack=self._ack, lazy=[self._on_number])
+        self._tasks: set[asyncio.Task[None]] = set()
+        app.command(self.command)(self._after_ack(self._on_command))
+        app.action(re.compile(f"^{TAP_ACTION}"))(self._after_ack(self._on_tap))
+        app.action(SELECT_ACTION)(self._after_ack(self._on_tap))
+        app.action(NUMBER_ACTION)(self._after_ack(self._on_number))
         app.action("planbot_link")(self._ack)
-        app.view(QUANTITY_MODAL)(ack=self._ack_quantity, lazy=[self._on_quantity])
-        app.event("app_home_opened")(ack=self._ack, lazy=[self._on_home])
-        app.event("message")(ack=self._ack, lazy=[self._on_message])
+        app.view(QUANTITY_MODAL)(self._ack_quantity)
+        app.event("app_home_opened")(self._after_ack(self._on_home))
+        app.event("message")(self._after_ack(self._on_message))
         if installations is not None:
             app.enable_token_revocation_listeners()  # an uninstall deletes the bot token
         app.error(self._on_error)
 
     async def open(self) -> None:
-        """One pooled HTTP session for the replies' Web API calls and response_url posts,
-        instead of slack-sdk's default of a new connection per call. (It is not given to
-        Bolt's client: Bolt deep-copies each request for its lazy listeners.)"""
-        if self.delivery.session is None:
+        """One pooled HTTP session for every Web API call and response_url post, instead of
+        slack-sdk's default of a new connection per call (Bolt's per-request clients share
+        the app client's session)."""
+        if self.app.client.session is None:
             timeout = aiohttp.ClientTimeout(total=self.app.client.timeout)
-            self.delivery.session = aiohttp.ClientSession(timeout=timeout)
+            self.app.client.session = aiohttp.ClientSession(timeout=timeout)
 
     async def close(self) -> None:
-        session, self.delivery.session = self.delivery.session, None
+        """Let the updates already acknowledged finish (a while at most), then close."""
+        if self._tasks:
+            _, late = await asyncio.wait(set(self._tasks), timeout=CLOSE_WAIT_SECONDS)
+            for task in late:
+                task.cancel()
+        session, self.app.client.session = self.app.client.session, None
         if session is not None:
             await session.close()
 
@@ -134,14 +144,37 @@ class SlackBot:
     async def _ack(self, ack: AsyncAck) -> None:
         await ack()
 
-    async def _ack_quantity(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    def _after_ack(self, work: Work) -> Callable[..., Awaitable[None]]:
+        """A listener that acks, then leaves the slow work to a task of its own (Bolt's lazy
+        listeners would deep-copy the whole request first)."""
+
+        async def listener(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+            await ack()
+            self._spawn(work(body, client))
+
+        return listener
+
+    async def _ack_quantity(
+        self, ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """Validation errors go back in the ack, keyed by the input's block_id."""
         language = str(metadata(body).get("l") or "en")
         error = quantity_error(Translator(language_of(language)), body)
-        if error is None:
-            await ack()
-        else:
+        if error is not None:
             await ack(response_action="errors", errors={QUANTITY_BLOCK: error})
+            return
+        await ack()
+        self._spawn(self._on_quantity(body, client))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.error("a Slack update failed after its ack: %r", error, exc_info=error)
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         log.error("request failed: %r", error, exc_info=error)
@@ -172,7 +205,7 @@ class SlackBot:
             version, low, high = int(given["v"]), int(given["min"]), int(given["max"])
         except (ValueError, TypeError, KeyError):
             return
-        where, client = where_of_action(body), self.delivery.pooled(client)
+        where = where_of_action(body)
         person = await self.people.person(client, where.team, where.user)
         language = language_of(person.locale)
         t = Translator(language)
@@ -194,22 +227,20 @@ class SlackBot:
 
     async def _on_quantity(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         value, where = quantity(body), where_of_submission(body)
-        if value is None or where is None or quantity_error(Translator("en"), body):
-            return  # refused in the ack already
+        if value is None or where is None:
+            return
         await self.step(body, client, where, text=str(value))
 
-    async def _on_home(
-        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    async def _on_home(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        event = body.get("event") or {}
         if event.get("tab", "home") != "home":
             return
         where = Where(team_of(body)[0], HOME, str(event.get("user") or ""))
         await self.step(body, client, where, command="details", home_intro=True)
 
-    async def _on_message(
-        self, body: dict[str, Any], event: dict[str, Any], client: AsyncWebClient
-    ) -> None:
+    async def _on_message(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Plain text in the app's direct messages (answers to text questions)."""
+        event = body.get("event") or {}
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("subtype"):
             return
         text = str(event.get("text") or "").strip()
@@ -233,7 +264,6 @@ class SlackBot:
         """One update through the engine, with the workspace and the member made first."""
         if not where.team or not where.user or not where.channel:
             return
-        client = self.delivery.pooled(client)
         person = await self.people.person(client, where.team, where.user)
         t = Translator(language_of(person.locale))
         try:

@@ -41,18 +41,6 @@ class Delivery:
         self.ctx = ctx
         self.client = client
         self.installations = installations
-        self.session: aiohttp.ClientSession | None = None
-
-    def pooled(self, client: AsyncWebClient) -> AsyncWebClient:
-        """The same client (token, URL, retries) on the pooled session, when there is one."""
-        if self.session is None or client.session is self.session:
-            return client
-        return AsyncWebClient(
-            token=client.token,
-            base_url=client.base_url,
-            session=self.session,
-            retry_handlers=list(client.retry_handlers),
-        )
 
     async def deliver(self, client: AsyncWebClient, where: Where, messages: list[Outbound]) -> None:
         """Home: publish the view. Otherwise the first message replaces the one tapped (in
@@ -101,7 +89,7 @@ class Delivery:
         assert where.response_url is not None
         hook = AsyncWebhookClient(
             where.response_url,
-            session=self.session,
+            session=self.client.session,
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
         )
         try:
@@ -122,7 +110,7 @@ class Delivery:
     async def client_for(self, workspace_id: int) -> AsyncWebClient | None:
         """The Web API client with the bot token of the workspace's installation."""
         if self.installations is None:
-            return self.pooled(self.client)
+            return self.client
         async with self.ctx.db.unit_of_work() as session:
             team = await session.scalar(
                 select(Workspace.external_id).where(
@@ -137,7 +125,7 @@ class Delivery:
         return AsyncWebClient(
             token=bot.bot_token,
             base_url=self.client.base_url,
-            session=self.session,
+            session=self.client.session,
             retry_handlers=list(self.client.retry_handlers),
         )
 
