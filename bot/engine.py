@@ -6,7 +6,7 @@ an optimistic version check, and the replies leave only after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -38,6 +38,8 @@ COMMAND_FLOWS = {
     "workspaces": "workspaces",
     "join": "join",
     "invite": "invite",
+    # Registered only by platforms whose own admins are billing admins (bot.flows.admins).
+    "admins": "admins",
 }
 
 # Built once: composing the statement and its cache key anew cost more than running it.
@@ -78,11 +80,13 @@ class Engine:
         *,
         support_staff: frozenset[str] = frozenset(),
         idle_expiry: timedelta = IDLE_EXPIRY,
+        help: Callable[[Translator], str] | None = None,
     ) -> None:
         self.services = services
         self.flows = dict(flows)
         self.support_staff = support_staff
         self.idle_expiry = idle_expiry
+        self.help = help or help_text
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one update; a lost race with another process answers as a stale menu."""
@@ -221,7 +225,7 @@ class Engine:
         if name == BACK:
             return await self._back(update)
         if name in (HELP, "start"):
-            return [Text(help_text(t)), *self.menu(update)]
+            return [Text(self.help(t)), *self.menu(update)]
         if name == "language":
             return self._language(update, argument)
         flow_name = COMMAND_FLOWS.get(name)

@@ -46,3 +46,33 @@ def failed(t: Translator) -> str:
 
 def home_intro(t: Translator) -> str:
     return t("Your workspace's packages and subscriptions. Use the buttons, or /plans anywhere.")
+
+
+def help_text(t: Translator, command: str) -> str:
+    """What the slash command does, with its subcommands as Slack users type them."""
+    return "\n".join(
+        [
+            t("planbot manages this workspace's service packages."),
+            t("{command} - the packages on offer and what this workspace holds", command=command),
+            t("{command} details - details of each subscription", command=command),
+            t(
+                "{command} upgrade - upgrade, buy more accounts or change the billing cycle",
+                command=command,
+            ),
+            t("{command} unsubscribe - unsubscribe at the end of the period", command=command),
+            t(
+                "{command} resume - take an unsubscribe back before it takes effect",
+                command=command,
+            ),
+            t("{command} trial - try a package for free", command=command),
+            t(
+                "{command} admins - the billing admins; {command} admins add @name makes one",
+                command=command,
+            ),
+            t("The buttons also offer Back and Cancel; the Home tab shows the details."),
+        ]
+    )
+
+
+def add_admin_hint(command: str) -> str:
+    return f"{command} admins add @name"

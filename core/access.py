@@ -15,6 +15,7 @@ class Action(StrEnum):
     START_TRIAL = "start_trial"
     BUY = "buy"
     UNSUBSCRIBE = "unsubscribe"
+    MANAGE_ADMINS = "manage_admins"
     SUPPORT = "support"
 
 
@@ -58,6 +59,9 @@ _REFUSALS = {
     Action.UNSUBSCRIBE: N_(
         "Only the workspace's billing admins and support staff can unsubscribe or resume."
     ),
+    Action.MANAGE_ADMINS: N_(
+        "Only the workspace's billing admins can grant or take back the billing admin role."
+    ),
     Action.SUPPORT: N_("Only support staff can do that."),
 }
 
@@ -76,7 +80,7 @@ def allowed(action: Action, actor: Actor, role: str | None) -> bool:
         return action in (Action.VIEW_DETAILS, Action.UNSUBSCRIBE, Action.SUPPORT)
     if action is Action.VIEW_DETAILS:
         return role is not None
-    if action in (Action.START_TRIAL, Action.BUY, Action.UNSUBSCRIBE):
+    if action in (Action.START_TRIAL, Action.BUY, Action.UNSUBSCRIBE, Action.MANAGE_ADMINS):
         return is_billing_admin(role)
     return False
 

@@ -131,6 +131,8 @@ class Member(Base):
     created_at: Mapped[datetime]
     active_at: Mapped[datetime | None]
     """When the person last chose this workspace to act in (None: never chose)."""
+    granted_by: Mapped[str | None] = mapped_column(String(100))
+    """Who granted the role in planbot (None: it comes from the platform or an invite)."""
 
 
 class Subscription(Base):

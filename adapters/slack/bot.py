@@ -23,6 +23,7 @@ from adapters.slack.delivery import Delivery
 from adapters.slack.payloads import (
     HOME,
     Where,
+    mentions_as_ids,
     metadata,
     quantity,
     quantity_error,
@@ -46,6 +47,7 @@ from adapters.slack.render import (
 from bot import slack_texts as texts
 from bot.engine import Engine
 from bot.flows import all_flows
+from bot.flows.admins import admins_flow
 from bot.i18n import Translator, language_of
 from bot.vocabulary import Incoming, Reply, Text
 from core.services.context import Context
@@ -99,7 +101,13 @@ class SlackBot:
         self.app = app
         self.installations = installations
         self.command = command if command.startswith("/") else f"/{command}"
-        self.engine = Engine(ctx, all_flows(), support_staff=support_staff)
+        flows = {**all_flows(), "admins": admins_flow(texts.add_admin_hint(self.command))}
+        self.engine = Engine(
+            ctx,
+            flows,
+            support_staff=support_staff,
+            help=lambda t: texts.help_text(t, self.command),
+        )
         self.people = People(ctx, role_ttl)
         self.delivery = Delivery(ctx, app.client, installations)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -182,7 +190,7 @@ class SlackBot:
     # --- listeners (after the ack) --------------------------------------------------------
 
     async def _on_command(self, body: dict[str, Any], client: AsyncWebClient) -> None:
-        text = str(body.get("text") or "").strip()
+        text = mentions_as_ids(str(body.get("text") or "")).strip()
         name, _, argument = text.partition(" ")
         name = name.lower().lstrip("/") or "plans"
         await self.step(

@@ -4,6 +4,7 @@ what the quantity modal holds."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,14 @@ def user_of(body: dict[str, Any]) -> str:
     if isinstance(user, dict):
         return str(user.get("id") or "")
     return str(body.get("user_id") or user or "")
+
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
+
+
+def mentions_as_ids(text: str) -> str:
+    """Slack's escaped mentions (`<@U123|ana>`) as the user id and name ("U123 ana")."""
+    return _MENTION.sub(lambda m: f"{m.group(1)} {m.group(2) or ''}".rstrip(), text)
 
 
 def _response_url(body: dict[str, Any]) -> str | None:

@@ -71,20 +71,23 @@ class People:
 
     async def membership(self, workspace_id: int, user: str, admin: bool) -> None:
         """Slack decides: its owners and admins are billing admins, and one Slack no longer
-        lists as an admin is a member again."""
+        lists as an admin is a member again, unless a billing admin granted the role here."""
         key = (workspace_id, user, admin)
         if key in self._members:
             return
         async with self.ctx.db.unit_of_work() as session:
-            role = await session.scalar(
-                select(Member.role).where(
-                    Member.workspace_id == workspace_id,
-                    Member.platform == PLATFORM,
-                    Member.user_id == user,
+            found = (
+                await session.execute(
+                    select(Member.role, Member.granted_by).where(
+                        Member.workspace_id == workspace_id,
+                        Member.platform == PLATFORM,
+                        Member.user_id == user,
+                    )
                 )
-            )
+            ).first()
+        role, granted = (None, False) if found is None else (found[0], found[1] is not None)
         if admin and role not in (Role.ADMIN.value, Role.OWNER.value):
             await ensure_member(self.ctx, workspace_id, Actor(PLATFORM, user), Role.ADMIN)
-        elif not admin and role in (None, Role.ADMIN.value):
+        elif not admin and (role is None or (role == Role.ADMIN.value and not granted)):
             await ensure_member(self.ctx, workspace_id, Actor(PLATFORM, user), Role.MEMBER)
         self._members.add(key)

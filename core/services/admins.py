@@ -1,0 +1,111 @@
+"""Billing admins granted in planbot, beside those a platform makes (Slack's owners and
+admins): a billing admin grants the role to anyone in the workspace and takes back only
+what was granted here, never what the platform decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.access import Action, Actor
+from core.errors import Conflict, InvalidRequest
+from core.model import Member, Role
+from core.services.context import Context, audit, authorize
+
+
+@dataclass(frozen=True, slots=True)
+class BillingAdmin:
+    user_id: str
+    name: str | None
+    granted: bool
+
+
+async def billing_admins(ctx: Context, actor: Actor, workspace_id: int) -> list[BillingAdmin]:
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
+        rows = await session.scalars(
+            select(Member)
+            .where(
+                Member.workspace_id == workspace_id,
+                Member.platform == actor.platform,
+                Member.role.in_((Role.OWNER.value, Role.ADMIN.value)),
+            )
+            .order_by(Member.id)
+        )
+        return [BillingAdmin(m.user_id, m.display_name, m.granted_by is not None) for m in rows]
+
+
+async def grant_billing_admin(
+    ctx: Context, by: Actor, workspace_id: int, user_id: str, name: str | None = None
+) -> bool:
+    """True when `user_id` became a billing admin; False when they already were one."""
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, by, Action.MANAGE_ADMINS)
+        if not user_id or user_id == by.user_id:
+            raise InvalidRequest("Name someone else to make a billing admin.")
+        member = await _member(session, workspace_id, by.platform, user_id)
+        if member is not None and member.role in (Role.OWNER.value, Role.ADMIN.value):
+            return False
+        if member is None:
+            member = Member(
+                workspace_id=workspace_id,
+                platform=by.platform,
+                user_id=user_id,
+                role=Role.MEMBER.value,
+                created_at=now,
+            )
+            session.add(member)
+        before = {"member": f"{by.platform}:{user_id}", "role": member.role}
+        member.role, member.granted_by = Role.ADMIN.value, by.label
+        if name and not member.display_name:
+            member.display_name = name[:200]
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace_id,
+            actor=by,
+            action="member.grant_admin",
+            before=before,
+            after={"member": f"{by.platform}:{user_id}", "role": member.role},
+        )
+        return True
+
+
+async def revoke_billing_admin(ctx: Context, by: Actor, workspace_id: int, user_id: str) -> None:
+    """Take back a role granted in planbot; one the platform gives is changed there."""
+    now = ctx.clock.now()
+    async with ctx.db.unit_of_work() as session:
+        await authorize(session, workspace_id, by, Action.MANAGE_ADMINS)
+        member = await _member(session, workspace_id, by.platform, user_id)
+        if member is None or member.role != Role.ADMIN.value:
+            raise Conflict("That person is not a billing admin.")
+        if member.granted_by is None:
+            raise Conflict(
+                "That person's role comes from the workspace's own settings: change it there."
+            )
+        member.role, member.granted_by = Role.MEMBER.value, None
+        audit(
+            session,
+            at=now,
+            workspace_id=workspace_id,
+            actor=by,
+            action="member.revoke_admin",
+            before={"member": f"{by.platform}:{user_id}", "role": Role.ADMIN.value},
+            after={"member": f"{by.platform}:{user_id}", "role": member.role},
+        )
+
+
+async def _member(
+    session: AsyncSession, workspace_id: int, platform: str, user_id: str
+) -> Member | None:
+    found: Member | None = await session.scalar(
+        select(Member).where(
+            Member.workspace_id == workspace_id,
+            Member.platform == platform,
+            Member.user_id == user_id,
+        )
+    )
+    return found

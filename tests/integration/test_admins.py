@@ -1,0 +1,34 @@
+"""Granting and taking back the billing admin role: only billing admins may, never to
+themselves, and only what was granted in planbot can be taken back here."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.access import Actor
+from core.errors import Conflict, InvalidRequest, NotAllowed
+from core.services.admins import billing_admins, grant_billing_admin, revoke_billing_admin
+from core.services.context import Context
+
+
+async def test_a_grant_is_listed_once_and_taken_back(
+    ctx: Context, owner: Actor, workspace_id: int
+) -> None:
+    assert await grant_billing_admin(ctx, owner, workspace_id, "2002", "Bea") is True
+    assert await grant_billing_admin(ctx, owner, workspace_id, "2002") is False
+    listed = await billing_admins(ctx, owner, workspace_id)
+    assert [(a.user_id, a.name, a.granted) for a in listed] == [
+        (owner.user_id, None, False),
+        ("2002", "Bea", True),
+    ]
+    granted = Actor(owner.platform, "2002")
+    with pytest.raises(Conflict):
+        await revoke_billing_admin(ctx, granted, workspace_id, owner.user_id)
+    await revoke_billing_admin(ctx, owner, workspace_id, "2002")
+    with pytest.raises(NotAllowed):
+        await grant_billing_admin(ctx, granted, workspace_id, "3003")
+
+
+async def test_nobody_grants_themselves(ctx: Context, owner: Actor, workspace_id: int) -> None:
+    with pytest.raises(InvalidRequest):
+        await grant_billing_admin(ctx, owner, workspace_id, owner.user_id)
