@@ -38,7 +38,8 @@ MESSAGE_KEYWORDS := -k t -k plural:1,2 -k N_ -k NotAllowed -k InvalidRequest -k 
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg $(MESSAGE_KEYWORDS) --no-location --sort-output \
 		--project planbot -o bot/locale/planbot.pot .
-	$(BIN)/pybabel update -D planbot -i bot/locale/planbot.pot -d bot/locale --no-fuzzy-matching
+	$(BIN)/pybabel update -D planbot -i bot/locale/planbot.pot -d bot/locale --no-fuzzy-matching \
+		--ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -81,12 +81,15 @@ class Engine:
         support_staff: frozenset[str] = frozenset(),
         idle_expiry: timedelta = IDLE_EXPIRY,
         help: Callable[[Translator], str] | None = None,
+        command_prefix: str = "/",
     ) -> None:
         self.services = services
         self.flows = dict(flows)
         self.support_staff = support_staff
         self.idle_expiry = idle_expiry
         self.help = help or help_text
+        self.command_prefix = command_prefix
+        """How a command is typed on the platform: "/" then the name, or "/plans " in Slack."""
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one update; a lost race with another process answers as a stale menu."""
@@ -97,7 +100,14 @@ class Engine:
                 await session.flush()
         except StaleDataError:
             t = Translator(language_of(incoming.locale))
-            return [Text(t("That was already handled. Send /help to see where you are."))]
+            return [
+                Text(
+                    t(
+                        "That was already handled. Send {help} to see where you are.",
+                        help=f"{self.command_prefix}help",
+                    )
+                )
+            ]
         return replies
 
     def actor(self, incoming: Incoming) -> Actor:
@@ -230,7 +240,16 @@ class Engine:
             return self._language(update, argument)
         flow_name = COMMAND_FLOWS.get(name)
         if flow_name is None or flow_name not in self.flows:
-            return [Text(t("Unknown command /{name}. Send /help for the list.", name=name[:40]))]
+            prefix = self.command_prefix
+            return [
+                Text(
+                    t(
+                        "Unknown command {name}. Send {help} for the list.",
+                        name=f"{prefix}{name[:40]}",
+                        help=f"{prefix}help",
+                    )
+                )
+            ]
         data: dict[str, Any] = {"argument": argument.strip()} if argument.strip() else {}
         return await self._start(update, flow_name, data)
 

@@ -107,6 +107,7 @@ class SlackBot:
             flows,
             support_staff=support_staff,
             help=lambda t: texts.help_text(t, self.command),
+            command_prefix=f"{self.command} ",
         )
         self.people = People(ctx, role_ttl)
         self.delivery = Delivery(ctx, app.client, installations)

@@ -195,7 +195,7 @@ def test_vietnamese_messages_come_out_in_vietnamese() -> None:
     assert t("My subscription") == "Thuê bao của tôi"
     assert t("Credit balance: {amount}", amount="5 ₫") == "Số dư tín dụng: 5 ₫"
     assert (
-        t("Unknown command /{name}. Send /help for the list.", name="foo")
+        t("Unknown command {name}. Send {help} for the list.", name="/foo", help="/help")
         == "Không nhận ra lệnh /foo. Gửi /help để xem danh sách lệnh."
     )
     assert (
