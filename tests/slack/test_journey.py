@@ -88,8 +88,10 @@ async def test_a_member_may_look_but_not_buy(
 
 
 async def test_help_and_unknown_subcommands_answer(slack: Slack) -> None:
-    assert "/" in await slack.command(MEMBER, "help")
+    assert "/plans upgrade - upgrade" in await slack.command(MEMBER, "help")
     assert await slack.command(MEMBER, "unsubscribe")
+    text = await slack.command(MEMBER, "frobnicate")
+    assert "Unknown command /plans frobnicate. Send /plans help for the list." in text
 
 
 async def test_a_tap_on_an_old_menu_is_out_of_date(slack: Slack, api: FakeSlackApi) -> None:
