@@ -34,9 +34,10 @@ def admins_flow(add_hint: str) -> Flow:
             user_id, _, name = who.partition(" ")
             return await _grant(turn, user_id, name.strip() or None)
         if verb.lower() in REMOVE and who:
-            user_id = who.partition(" ")[0]
+            user_id, _, name = who.partition(" ")
             await revoke_billing_admin(turn.services, turn.actor, workspace_of(turn), user_id)
-            return Done((Text(turn.t("{name} is no longer a billing admin.", name=who)),))
+            shown = name.strip() or user_id
+            return Done((Text(turn.t("{name} is no longer a billing admin.", name=shown)),))
         if verb:
             return Done((Text(turn.t("To make someone a billing admin: {how}", how=add_hint)),))
         return Go("list")

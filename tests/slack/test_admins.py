@@ -54,6 +54,9 @@ async def test_a_member_cannot_grant_and_a_slack_admin_is_changed_only_in_slack(
     assert "Only the workspace's billing admins can grant" in text
     text = await slack.command(ADMIN, f"admins remove <@{OTHER_ADMIN}>")
     assert "change it there" in text
+    await slack.command(ADMIN, f"admins add <@{MEMBER}|mia>")
+    text = await slack.command(ADMIN, f"admins remove <@{MEMBER}|mia>")
+    assert "mia is no longer a billing admin." in text
     assert (await roles(services))[OTHER_ADMIN] == ("admin", None)
 
 
