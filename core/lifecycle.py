@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from core.clock import format_iso
 from core.model import InactiveReason, Subscription, SubscriptionState
@@ -13,9 +13,9 @@ from core.periods import add_months
 from core.pricing import RunningPeriod, Terms
 
 
-class SubscriptionFields(Protocol):
-    """What the transitions read and write: an ORM Subscription, or a plain row the sweep
-    steps without the ORM (the rules stay here either way)."""
+@dataclass(slots=True)
+class SubscriptionRow:
+    """A subscription's columns as a plain row, which the sweep steps without the ORM."""
 
     id: int
     workspace_id: int
@@ -38,10 +38,19 @@ class SubscriptionFields(Protocol):
     terms_version: int
 
     @property
-    def terms(self) -> Terms: ...
+    def terms(self) -> Terms:
+        return Terms(self.package, self.cycle_months, self.quantity)
 
     @property
-    def scheduled_terms(self) -> Terms | None: ...
+    def scheduled_terms(self) -> Terms | None:
+        if self.scheduled_package is None:
+            return None
+        assert self.scheduled_quantity is not None and self.scheduled_cycle_months is not None
+        return Terms(self.scheduled_package, self.scheduled_cycle_months, self.scheduled_quantity)
+
+
+SubscriptionFields = Subscription | SubscriptionRow
+"""What the transitions read and write: the rules stay here for the ORM and the sweep."""
 
 
 class Status(StrEnum):

@@ -304,23 +304,25 @@ async def reissue_renewal_link(ctx: Context, order_reference: str, lapsed: str) 
             idempotency_key=f"{order.idempotency_key}:after:{lapsed}",
         )
     await attach_checkout(ctx, order, request)
-    await ctx.send(
-        [
-            Notice(
-                "renewal.due",
-                order.workspace_id,
-                order.chat_platform,
-                order.chat_id,
-                {
-                    "subscription_id": order.subscription_id,
-                    "package": order.package,
-                    "order": order.reference,
-                    "link": order.payment_link,
-                },
-            )
-        ]
-    )
+    await ctx.send([renewal_link_notice(order)])
     return True
+
+
+def renewal_link_notice(order: Order, failed: str | None = None) -> Notice:
+    """Tells the renewal's chat where to pay it (and why the saved card was not charged)."""
+    return Notice(
+        "renewal.due" if failed is None else "renewal.charge_failed",
+        order.workspace_id,
+        order.chat_platform,
+        order.chat_id,
+        {
+            "subscription_id": order.subscription_id,
+            "package": order.package,
+            "order": order.reference,
+            "link": order.payment_link,
+            "reason": failed,
+        },
+    )
 
 
 async def schedule_downgrade(

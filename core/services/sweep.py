@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core import lifecycle
+from core.lifecycle import SubscriptionRow
 from core.model import InactiveReason, Order, SubscriptionState
 from core.ports import CheckoutRequest, Notice, OffSessionCharger
 from core.services.context import Context, audit_values
@@ -18,7 +19,7 @@ from core.services.order_expiry import expire_orders
 from core.services.orders import checkout_request
 from core.services.outbox import OutboxNotifier
 from core.services.subscriptions import withdraw_links
-from core.services.sweep_batch import Batch, SubscriptionRow
+from core.services.sweep_batch import Batch
 from core.services.sweep_renewals import (
     SYSTEM,
     attach_renewal_links,

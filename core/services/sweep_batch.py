@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.lifecycle import SubscriptionRow
 from core.model import (
     AuditEntry,
     BalanceEntry,
@@ -20,7 +21,6 @@ from core.model import (
     Workspace,
 )
 from core.ports import Notice
-from core.pricing import Terms
 
 # Core tables: the sweep's statements skip the ORM's per-row work.
 _SUBSCRIPTIONS = cast(Table, Subscription.__table__)
@@ -28,42 +28,6 @@ _ORDERS = cast(Table, Order.__table__)
 _WORKSPACES = cast(Table, Workspace.__table__)
 _AUDITS = cast(Table, AuditEntry.__table__)
 _LEDGER = cast(Table, BalanceEntry.__table__)
-
-
-@dataclass(slots=True)
-class SubscriptionRow:
-    """A due subscription's columns, stepped by core.lifecycle like an ORM Subscription."""
-
-    id: int
-    workspace_id: int
-    package: str
-    quantity: int
-    cycle_months: int
-    state: str
-    inactive_reason: str | None
-    trial_ends_at: datetime | None
-    period_start: datetime | None
-    period_end: datetime | None
-    anchor_at: datetime | None
-    anchor_months: int
-    cancel_at_period_end: bool
-    scheduled_package: str | None
-    scheduled_quantity: int | None
-    scheduled_cycle_months: int | None
-    grace_until: datetime | None
-    due_at: datetime | None
-    terms_version: int
-
-    @property
-    def terms(self) -> Terms:
-        return Terms(self.package, self.cycle_months, self.quantity)
-
-    @property
-    def scheduled_terms(self) -> Terms | None:
-        if self.scheduled_package is None:
-            return None
-        assert self.scheduled_quantity is not None and self.scheduled_cycle_months is not None
-        return Terms(self.scheduled_package, self.scheduled_cycle_months, self.scheduled_quantity)
 
 
 _COLUMNS = tuple(f.name for f in fields(SubscriptionRow))

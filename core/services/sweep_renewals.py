@@ -11,14 +11,15 @@ from sqlalchemy import Table, bindparam, case, delete, select, update
 from core import lifecycle
 from core.access import Actor
 from core.clock import format_iso
+from core.lifecycle import SubscriptionRow
 from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
 from core.periods import add_months
-from core.ports import CheckoutRequest, Notice, OffSessionCharge, OffSessionCharger
+from core.ports import CheckoutRequest, OffSessionCharge, OffSessionCharger
 from core.pricing import Terms, price_per_account
 from core.services.context import Context, audit_values
-from core.services.orders import new_reference, store_checkouts
+from core.services.orders import new_reference, renewal_link_notice, store_checkouts
 from core.services.payments import apply_payment
-from core.services.sweep_batch import Batch, SubscriptionRow
+from core.services.sweep_batch import Batch
 
 SYSTEM = Actor.system()
 _ORDERS = cast(Table, Order.__table__)
@@ -227,20 +228,4 @@ async def collect_renewal(
     checkout = await gateway.create_checkout(request)
     async with ctx.db.unit_of_work():
         await store_checkouts(ctx, [(order, checkout)])
-        await ctx.send(
-            [
-                Notice(
-                    "renewal.due" if failed is None else "renewal.charge_failed",
-                    order.workspace_id,
-                    order.chat_platform,
-                    order.chat_id,
-                    {
-                        "subscription_id": order.subscription_id,
-                        "package": order.package,
-                        "order": order.reference,
-                        "link": order.payment_link,
-                        "reason": failed,
-                    },
-                )
-            ]
-        )
+        await ctx.send([renewal_link_notice(order, failed)])
