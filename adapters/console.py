@@ -24,10 +24,10 @@ from bot.vocabulary import (
     Text,
 )
 from core.access import Actor
-from core.model import Role
 from core.services.context import Context
 from core.services.outbox import take_notices
 from core.services.workspaces import ensure_member, ensure_workspace
+from core.states import Role
 
 PLATFORM = "console"
 NOTICE_POLL_SECONDS = 1.0

@@ -32,9 +32,9 @@ from adapters.sandbox import (
 )
 from core.clock import as_utc
 from core.errors import DomainError, NotFound
-from core.model import OrderKind, OrderStatus
 from core.money import Money
 from core.services.context import Context
+from core.states import OrderKind, OrderStatus
 
 READY_TIMEOUT_SECONDS = 3.0
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.errors import N_, NotAllowed
-from core.model import Role
+from core.states import Role
 
 
 class Action(StrEnum):

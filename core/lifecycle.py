@@ -8,9 +8,10 @@ from enum import StrEnum
 from typing import Any
 
 from core.clock import format_iso
-from core.model import InactiveReason, Subscription, SubscriptionState
+from core.model import Subscription
 from core.periods import add_months
 from core.pricing import RunningPeriod, Terms
+from core.states import InactiveReason, SubscriptionState
 
 
 @dataclass(slots=True)

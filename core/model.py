@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -25,6 +24,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.clock import as_utc
 from core.pricing import Terms
+from core.states import (
+    InactiveReason,
+    OrderKind,
+    OrderStatus,
+    PaymentOutcome,
+    Role,
+    SubscriptionState,
+)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -52,6 +59,16 @@ NAMING = {
 }
 
 
+__all__ = [
+    "InactiveReason",
+    "OrderKind",
+    "OrderStatus",
+    "PaymentOutcome",
+    "Role",
+    "SubscriptionState",
+]
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
@@ -59,46 +76,6 @@ class Base(DeclarativeBase):
         int: Integer,
         dict[str, Any]: JSON,
     }
-
-
-class Role(StrEnum):
-    OWNER = "owner"
-    ADMIN = "admin"
-    MEMBER = "member"
-
-
-class SubscriptionState(StrEnum):
-    TRIAL = "trial"
-    ACTIVE = "active"
-    INACTIVE = "inactive"
-
-
-class InactiveReason(StrEnum):
-    NEVER_PAID = "never_paid"
-    TRIAL_EXPIRED = "trial_expired"
-    CANCELLED = "cancelled"
-    LAPSED = "lapsed"
-
-
-class OrderStatus(StrEnum):
-    PENDING = "pending"
-    PAID = "paid"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
-class OrderKind(StrEnum):
-    NEW = "new"
-    ADD_ACCOUNTS = "add_accounts"
-    CHANGE = "change"
-    RENEWAL = "renewal"
-
-
-class PaymentOutcome(StrEnum):
-    APPLIED = "applied"
-    CREDITED = "credited"
-    MISMATCH = "mismatch"
 
 
 class Workspace(Base):

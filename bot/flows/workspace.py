@@ -12,7 +12,6 @@ from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
 from bot.flows.common import workspace_of
 from bot.i18n import N_, Translator
 from bot.vocabulary import Choices, Link, Option, Reply, Text
-from core.model import Role
 from core.services.invites import (
     accept_invite,
     choose_workspace,
@@ -20,6 +19,7 @@ from core.services.invites import (
     require_owner,
 )
 from core.services.workspaces import create_workspace, memberships
+from core.states import Role
 
 CREATE = "create"
 ROLE_LABELS = {
