@@ -1,27 +1,24 @@
 """The conversation engine: load the conversation, dispatch the update, save, reply.
 
-One transaction per update: the flow's use cases join it, the conversation is written with
-an optimistic version check, and the replies leave only after the commit.
+The flow's use cases each own their unit of work; the conversation is then saved in one
+commit of its own with an optimistic version check, and the replies leave after it.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
-
-from bot.flow import BACK, CANCEL, HELP, Done, Flow, Move, Start, Stay, Turn
+from bot.flow import BACK, CANCEL, HELP, Done, Flow, Move, Start, Stay, Step, Turn, pick_label
 from bot.i18n import LANGUAGES, Translator, language_of
 from bot.vocabulary import Choices, Confirmation, Incoming, NumberPrompt, Option, Reply, Text
 from core.access import Actor
 from core.errors import DomainError
-from core.model import Conversation, Member, Workspace
-from core.services.context import Context, remember_role
+from core.services.context import Context, remember_role, roles_known
+from core.services.conversations import ConversationState, ConversationStore, StaleConversation
 
 IDLE_EXPIRY = timedelta(minutes=30)
 COMMAND_FLOWS = {
@@ -42,30 +39,14 @@ COMMAND_FLOWS = {
     "admins": "admins",
 }
 
-# Built once: composing the statement and its cache key anew cost more than running it.
-_LOAD = (
-    select(Conversation, Workspace.locale, Workspace.timezone, Member.role)
-    .outerjoin(Workspace, Workspace.id == Conversation.workspace_id)
-    .outerjoin(
-        Member,
-        (Member.workspace_id == Conversation.workspace_id)
-        & (Member.platform == Conversation.platform)
-        & (Member.user_id == Conversation.user_id),
-    )
-    .where(
-        Conversation.platform == bindparam("platform"),
-        Conversation.chat_id == bindparam("chat"),
-        Conversation.user_id == bindparam("user"),
-    )
-)
-
 
 @dataclass
 class _Update:
-    """One update in progress: the loaded conversation and what the flow needs."""
+    """One update in progress: the conversation as loaded, as the flow leaves it, and what
+    the flow needs."""
 
-    session: AsyncSession
-    conversation: Conversation
+    loaded: ConversationState
+    state: ConversationState
     incoming: Incoming
     t: Translator
     actor: Actor
@@ -73,6 +54,10 @@ class _Update:
 
 
 class Engine:
+    """Answers updates. Each update reads its conversation, runs the flow (whose use cases
+    each own their unit of work) and saves the conversation once, in a commit of its own
+    with a version check; the replies leave after that commit."""
+
     def __init__(
         self,
         services: Context,
@@ -84,6 +69,7 @@ class Engine:
         command_prefix: str = "/",
     ) -> None:
         self.services = services
+        self.store = ConversationStore(services.db)
         self.flows = dict(flows)
         self.support_staff = support_staff
         self.idle_expiry = idle_expiry
@@ -92,138 +78,141 @@ class Engine:
         """How a command is typed on the platform: "/" then the name, or "/plans " in Slack."""
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
-        """Answer one update; a lost race with another process answers as a stale menu."""
-        try:
-            async with self.services.db.unit_of_work() as session:
-                update = await self._load(session, incoming)
-                replies = await self._dispatch(update)
-                await session.flush()
-        except StaleDataError:
-            t = Translator(language_of(incoming.locale))
-            return [
-                Text(
-                    t(
-                        "That was already handled. Send {help} to see where you are.",
-                        help=f"{self.command_prefix}help",
-                    )
-                )
-            ]
-        return replies
+        """Answer one update; the loser of a race with another process is shown where the
+        conversation now is."""
+        with roles_known():
+            update = await self._load(incoming)
+            replies = await self._dispatch(update)
+            try:
+                await self._save_conversation(update)
+            except StaleConversation:
+                return await self._lost_race(incoming)
+        return [_stamped(reply, update.state.version) for reply in replies]
+
+    async def _save_conversation(self, update: _Update) -> None:
+        """The update's one commit of the conversation (none when nothing moved)."""
+        if update.state.id is not None and update.state.same_as(update.loaded):
+            return
+        update.state = await self.store.save(update.state)
+
+    async def _lost_race(self, incoming: Incoming) -> list[Reply]:
+        update = await self._load(incoming)
+        replies = [
+            Text(update.t("That was already handled; here is where you are now.")),
+            *await self._current(update),
+        ]
+        return [_stamped(reply, update.state.version) for reply in replies]
 
     def actor(self, incoming: Incoming) -> Actor:
         key = f"{incoming.platform}:{incoming.user}"
         return Actor(incoming.platform, incoming.user, is_support=key in self.support_staff)
 
-    async def _load(self, session: AsyncSession, incoming: Incoming) -> _Update:
-        row = (
-            await session.execute(
-                _LOAD,
-                {"platform": incoming.platform, "chat": incoming.chat, "user": incoming.user},
-            )
-        ).first()
-        if row is None:
-            conversation = await self._create(session, incoming)
-            locale, zone = None, "UTC"
-        else:
-            conversation, locale, zone, role = row
-            if conversation.workspace_id is not None:
-                remember_role(session, conversation.workspace_id, self.actor(incoming), role)
-            if (
-                incoming.workspace_id is not None
-                and incoming.workspace_id != conversation.workspace_id
-            ):
-                conversation.workspace_id = incoming.workspace_id
-                locale, zone = None, "UTC"
-        language = conversation.language or locale or language_of(incoming.locale)
-        t = Translator(language, zone or "UTC")
-        return _Update(session, conversation, incoming, t, self.actor(incoming))
-
-    async def _create(self, session: AsyncSession, incoming: Incoming) -> Conversation:
-        workspace_id = incoming.workspace_id
-        if workspace_id is None and incoming.workspace is not None:
-            workspace_id = await session.scalar(
-                select(Workspace.id).where(
-                    Workspace.platform == incoming.platform,
-                    Workspace.external_id == incoming.workspace,
-                )
-            )
-        conversation = Conversation(
-            platform=incoming.platform,
-            chat_id=incoming.chat,
-            user_id=incoming.user,
-            workspace_id=workspace_id,
-            data={},
-            history=[],
-            updated_at=self.services.clock.now(),
+    async def _load(self, incoming: Incoming) -> _Update:
+        loaded = await self.store.load(
+            incoming.platform,
+            incoming.chat,
+            incoming.user,
+            now=self.services.clock.now(),
+            workspace_key=incoming.workspace,
         )
-        session.add(conversation)
-        await session.flush()
-        return conversation
+        state, actor = loaded.state.copy(), self.actor(incoming)
+        locale, zone = loaded.workspace_locale, loaded.workspace_zone
+        if state.id is not None and state.workspace_id is not None:
+            remember_role(state.workspace_id, actor, loaded.role)
+        if incoming.workspace_id is not None and incoming.workspace_id != state.workspace_id:
+            state.workspace_id = incoming.workspace_id
+            locale, zone = None, "UTC"
+        language = state.language or locale or language_of(incoming.locale)
+        return _Update(loaded.state, state, incoming, Translator(language, zone), actor)
 
     def _turn(self, update: _Update) -> Turn:
-        conversation = update.conversation
+        state = update.state
+        key = f"{state.id}:{state.version}" if state.id is not None else None
         return Turn(
             services=self.services,
             actor=update.actor,
-            workspace_id=conversation.workspace_id,
-            data=dict(conversation.data or {}),
+            workspace_id=state.workspace_id,
+            data=state.data,
             t=update.t,
-            version=conversation.version,
+            version=state.version,
             chat=(update.incoming.platform, update.incoming.chat),
-            conversation_key=f"{conversation.id}:{conversation.version}",
+            conversation_key=key or f"new:{secrets.token_hex(8)}",
             memo=update.memo,
         )
 
     async def _dispatch(self, update: _Update) -> list[Reply]:
-        conversation, incoming, t = update.conversation, update.incoming, update.t
+        state, incoming, t = update.state, update.incoming, update.t
         notes: list[Reply] = []
         now = self.services.clock.now()
-        if conversation.flow is not None and now - conversation.updated_at > self.idle_expiry:
+        if state.flow is not None and now - state.updated_at > self.idle_expiry:
             self._reset(update)
             notes.append(Text(t("Your previous conversation expired, so we start afresh.")))
         if incoming.command is not None:
             return notes + await self._command(update, incoming.command, incoming.argument)
         if incoming.tap is not None:
-            if incoming.tap.version != conversation.version:
+            if incoming.tap.version != state.version:
                 return [
                     Text(t("This menu is out of date; here is the current one.")),
                     *await self._current(update),
                 ]
-            return notes + await self._answer(update, incoming.tap.value)
-        text = (incoming.text or "").strip()
-        if conversation.flow is None:
-            return notes + await self._idle_text(update, text)
-        return notes + await self._answer(update, text)
+            return notes + await self._tapped(update, incoming.tap.value)
+        return notes + await self._typed(update, (incoming.text or "").strip())
 
-    async def _idle_text(self, update: _Update, text: str) -> list[Reply]:
-        if text.startswith("/"):
-            name, _, argument = text[1:].partition(" ")
-            return await self._command(update, name, argument)
-        return [Text(update.t("I can only respond to commands and buttons.")), *self.menu(update)]
-
-    async def _answer(self, update: _Update, answer: str) -> list[Reply]:
-        value = answer.strip()
+    async def _tapped(self, update: _Update, value: str) -> list[Reply]:
+        """A shown option's value: navigation and commands here, the rest to the step."""
         if value in (BACK, CANCEL, HELP):
             return await self._command(update, value, "")
         if value.startswith("cmd:"):
             name, _, argument = value[4:].partition(":")
             return await self._command(update, name, argument)
-        conversation = update.conversation
-        if conversation.flow is None or conversation.step is None:
+        if update.state.flow is None or update.state.step is None:
             return [
                 Text(update.t("I can only respond to commands and buttons.")),
                 *self.menu(update),
             ]
-        flow = self.flows[conversation.flow]
-        step = flow.steps[conversation.step]
-        if len(value) > 500:
-            return await self._apply(update, flow, Stay(update.t("That answer is too long.")))
-        turn = self._turn(update)
+        return await self._run_step(update, value)
+
+    async def _typed(self, update: _Update, text: str) -> list[Reply]:
+        """Typed text names a shown option by its label, or is the answer a step types."""
+        t = update.t
+        if text.startswith("/"):
+            name, _, argument = text[1:].partition(" ")
+            return await self._command(update, name, argument)
+        flow, step = self._step(update)
+        if flow is None or step is None:
+            picked = pick_label(_options(self.menu(update)), text[:500])
+            if picked is not None:
+                return await self._tapped(update, picked.value)
+            return [Text(t("I can only respond to commands and buttons.")), *self.menu(update)]
+        if len(text) > 500:
+            return [Text(t("That answer is too long.")), *await self._current(update)]
+        asked = await step.ask(self._turn(update))
+        options = _options(asked)
+        picked = pick_label(options, text)
+        if picked is not None:
+            return await self._tapped(update, picked.value)
+        if step.typed:
+            return await self._run_step(update, text)
+        labels = ", ".join(option.label for option in options)
+        return [Text(t("Choose one of the options: {options}.", options=labels)), *asked]
+
+    def _step(self, update: _Update) -> tuple[Flow | None, Step | None]:
+        state = update.state
+        if state.flow is None or state.step is None:
+            return None, None
+        flow = self.flows[state.flow]
+        return flow, flow.steps[state.step]
+
+    async def _run_step(self, update: _Update, answer: str) -> list[Reply]:
+        """The step answers; a refusal puts everything back as it was."""
+        flow, step = self._step(update)
+        assert flow is not None and step is not None
+        before = update.state.copy()
         try:
-            move = await step.answer(turn, value)
+            move = await step.answer(self._turn(update), answer)
         except DomainError as exc:
-            move = Stay(self._refusal(update, exc))
-        self._keep(update, turn)
+            update.state = before
+            return [Text(self._refusal(update, exc)), *await self._current(update)]
         return await self._apply(update, flow, move)
 
     async def _command(self, update: _Update, name: str, argument: str) -> list[Reply]:
@@ -235,7 +224,7 @@ class Engine:
         if name == BACK:
             return await self._back(update)
         if name in (HELP, "start"):
-            return [Text(self.help(t)), *self.menu(update)]
+            return [Text(self.help(t)), *await self._current(update)]
         if name == "language":
             return self._language(update, argument)
         flow_name = COMMAND_FLOWS.get(name)
@@ -254,64 +243,58 @@ class Engine:
         return await self._start(update, flow_name, data)
 
     async def _start(self, update: _Update, flow_name: str, data: dict[str, Any]) -> list[Reply]:
+        before = update.state.copy()
         self._reset(update)
-        conversation = update.conversation
-        conversation.flow = flow_name
-        conversation.data = data
+        state = update.state
+        state.flow, state.data = flow_name, data
+        state.updated_at = self.services.clock.now()
         flow = self.flows[flow_name]
-        turn = self._turn(update)
         try:
-            move = await flow.begin(turn)
+            move = await flow.begin(self._turn(update))
         except DomainError as exc:
-            self._reset(update)
-            return [Text(self._refusal(update, exc))]
-        self._keep(update, turn)
+            update.state = before
+            refusal = Text(self._refusal(update, exc))
+            return [refusal, *await self._current(update)] if before.flow else [refusal]
         return await self._apply(update, flow, move)
 
     async def _apply(self, update: _Update, flow: Flow, move: Move) -> list[Reply]:
-        conversation = update.conversation
-        flow.check(conversation.step, move)
+        state = update.state
+        flow.check(state.step, move)
         if isinstance(move, Stay):
             return [Text(move.message), *await self._current(update)]
         if isinstance(move, Start):
             return await self._start(update, move.flow, move.data)
         if isinstance(move, Done):
             self._reset(update)
-            await update.session.flush()
-            return [_stamped(reply, conversation.version) for reply in move.replies]
-        if conversation.step is not None:
-            conversation.history = [*conversation.history, conversation.step]
-        conversation.step = move.step
-        return await self._ask(update)
-
-    async def _ask(self, update: _Update) -> list[Reply]:
-        """Save the new state (bumping the version), then ask with menus that carry it."""
-        conversation = update.conversation
-        conversation.updated_at = self.services.clock.now()
-        await update.session.flush()
-        assert conversation.flow is not None and conversation.step is not None
-        step = self.flows[conversation.flow].steps[conversation.step]
-        return await step.ask(self._turn(update))
+            return list(move.replies)
+        notes: list[Reply] = [] if move.note is None else [Text(move.note)]
+        if move.step in state.history:
+            # Back to an earlier step (a review shown again): Back then goes where it did.
+            state.history = state.history[: state.history.index(move.step)]
+        elif state.step is not None:
+            state.history = [*state.history, state.step]
+        state.step = move.step
+        state.updated_at = self.services.clock.now()
+        return notes + await self._current(update)
 
     async def _current(self, update: _Update) -> list[Reply]:
-        """The question the conversation is waiting on, without changing anything."""
-        conversation = update.conversation
-        if conversation.flow is None or conversation.step is None:
+        """The question the conversation is waiting on."""
+        _, step = self._step(update)
+        if step is None:
             return self.menu(update)
-        step = self.flows[conversation.flow].steps[conversation.step]
         return await step.ask(self._turn(update))
 
     async def _back(self, update: _Update) -> list[Reply]:
-        conversation = update.conversation
-        if not conversation.history:
-            if conversation.flow is None:
+        state = update.state
+        if not state.history:
+            if state.flow is None:
                 return [Text(update.t("There is nothing to go back to.")), *self.menu(update)]
             self._reset(update)
             return [Text(update.t("Back at the start.")), *self.menu(update)]
-        *rest, previous = conversation.history
-        conversation.history = rest
-        conversation.step = previous
-        return await self._ask(update)
+        *rest, previous = state.history
+        state.history, state.step = rest, previous
+        state.updated_at = self.services.clock.now()
+        return await self._current(update)
 
     def _language(self, update: _Update, argument: str) -> list[Reply]:
         wanted = argument.strip().lower()
@@ -320,26 +303,18 @@ class Engine:
                 Option("English", "cmd:language:en"),
                 Option("Tiếng Việt", "cmd:language:vi"),
             )
-            return [Choices(update.t("Choose a language."), options, update.conversation.version)]
-        update.conversation.language = wanted
+            return [Choices(update.t("Choose a language."), options, update.state.version)]
+        update.state.language = wanted
         update.t = Translator(wanted, update.t.timezone)
         return [Text(update.t("From now on I will answer in English."))]
 
     def _reset(self, update: _Update) -> None:
-        conversation = update.conversation
-        if conversation.flow is None and not conversation.history and not conversation.data:
+        state = update.state
+        if state.flow is None and not state.history and not state.data:
             return
-        conversation.flow = None
-        conversation.step = None
-        conversation.data = {}
-        conversation.history = []
-        conversation.updated_at = self.services.clock.now()
-
-    def _keep(self, update: _Update, turn: Turn) -> None:
-        """Store what the step learned, if anything."""
-        if turn.data != (update.conversation.data or {}):
-            update.conversation.data = dict(turn.data)
-            update.conversation.updated_at = self.services.clock.now()
+        state.flow = state.step = None
+        state.data, state.history = {}, []
+        state.updated_at = self.services.clock.now()
 
     def _refusal(self, update: _Update, error: DomainError) -> str:
         return update.t(error.template, **error.params)
@@ -353,7 +328,15 @@ class Engine:
             Option(t("Start a trial"), "cmd:trial"),
             Option(t("Unsubscribe"), "cmd:unsubscribe"),
         )
-        return [Choices(t("What would you like to do?"), options, update.conversation.version)]
+        return [Choices(t("What would you like to do?"), options, update.state.version)]
+
+
+def _options(replies: list[Reply]) -> tuple[Option, ...]:
+    """The options of the last menu among `replies` (the one a typed answer answers)."""
+    for reply in reversed(replies):
+        if isinstance(reply, Choices | NumberPrompt | Confirmation):
+            return reply.options
+    return ()
 
 
 def _stamped(reply: Reply, version: int) -> Reply:

@@ -36,9 +36,10 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Go:
-    """Move on to another step of the same flow."""
+    """Move on to another step of the same flow (saying `note` first, if any)."""
 
     step: str
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +72,13 @@ Begin = Callable[[Turn], Awaitable[Move]]
 
 @dataclass(frozen=True, slots=True)
 class Step:
+    """`answer` gets a shown option's value; with `typed`, also text the person typed (a
+    number, a name, a reason) that names none of the options."""
+
     ask: Ask
     answer: Answer
     goes_to: frozenset[str] = frozenset()
+    typed: bool = False
 
 
 class UndeclaredTransition(RuntimeError):
@@ -97,10 +102,32 @@ class Flow:
             raise UndeclaredTransition(f"{self.name}: {origin} -> {move.step} is not declared")
 
 
-def choose(options: tuple[Option, ...], answer: str) -> Option | None:
-    """The option whose value or label (any case) the answer names."""
-    wanted = answer.strip().casefold()
-    for option in options:
-        if wanted in (option.value.casefold(), option.label.casefold()):
-            return option
-    return None
+def choose(options: tuple[Option, ...], value: str) -> Option | None:
+    """The option a tap (or a typed label the engine resolved) names by its value."""
+    return next((option for option in options if option.value == value), None)
+
+
+def _words(text: str) -> list[str]:
+    return text.casefold().split()
+
+
+def pick_label(options: tuple[Option, ...], typed: str) -> Option | None:
+    """The option whose label the typed text names: the whole label (any case), or its
+    leading words when they fit exactly one option ("12 months" for "12 months (-15%): ...")."""
+    wanted = _words(typed)
+    if not wanted:
+        return None
+    whole = [o for o in options if _words(o.label) == wanted]
+    if whole:
+        return whole[0]
+    leading = [o for o in options if _leads(_words(o.label), wanted)]
+    return leading[0] if len(leading) == 1 else None
+
+
+def _leads(label: list[str], wanted: list[str]) -> bool:
+    """`wanted` are the label's first words; the last may stop before the label's
+    punctuation ("(-15%)" for "(-15%):")."""
+    if len(wanted) > len(label) or label[: len(wanted) - 1] != wanted[:-1]:
+        return False
+    last, word = wanted[-1], label[len(wanted) - 1]
+    return word == last or (word.startswith(last) and not word[len(last)].isalnum())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
@@ -17,12 +17,18 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from core import sqlite_driver
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./planbot.db"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+AfterCommit = Callable[[], Awaitable[None]]
+_AFTER_COMMIT = "planbot.after_commit"
+_READ_ONLY = "planbot.read_only"
+_READ_OPTION = "planbot_read"
 
 
 class DatabaseUrlError(ValueError):
@@ -67,6 +73,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(_READ_OPTION):
+            return  # a read session: each statement sees committed data on its own
         connection.exec_driver_sql(sqlite_driver.BEGIN)
 
 
@@ -83,18 +91,56 @@ def create_engine(url: str = DEFAULT_DATABASE_URL, **kwargs: Any) -> AsyncEngine
     return engine
 
 
+class NestedUnitOfWork(RuntimeError):
+    """A unit of work opened inside another without saying it joins it."""
+
+
+class WriteInReadSession(RuntimeError):
+    """A read session was asked to write: writes belong in a unit of work."""
+
+
+def after_commit(session: AsyncSession, effect: AfterCommit) -> None:
+    """Run `effect` once this unit of work has committed, outside any transaction.
+
+    Provider and platform calls go here; if one fails, the committed state is one the next
+    attempt completes (with the same idempotency key). A rollback drops the effect.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(effect)
+
+
+def is_read_session(session: AsyncSession) -> bool:
+    return bool(session.info.get(_READ_ONLY))
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_writes_in_reads(session: Session, *_: object) -> None:
+    if session.info.get(_READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise WriteInReadSession("a read session cannot write; use a unit of work")
+
+
 class Database:
     """Owns the engine and hands out units of work (one AsyncSession transaction each).
 
-    A unit of work opened while another is open in the same task joins it, so a chat update
-    that calls several use cases commits once. Use cases check before they change anything,
-    so a refusal raised inside a joined unit of work leaves nothing half-done behind it.
+    Each use case opens its own unit of work. One opened while another is open in the same
+    task is refused unless it says `join=True`, so joining is always visible in the code.
+    Effects registered with `after_commit` run after the outermost commit. Reads that need
+    no transaction use `read()`: on SQLite each of their statements sees committed data on
+    its own, without the writer lock.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
-        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._readers = async_sessionmaker(
+            engine.execution_options(**{_READ_OPTION: True}),
+            expire_on_commit=False,
+            autoflush=False,
+            info={_READ_ONLY: True},
+        )
+        sqlite = engine.dialect.name == "sqlite"
+        self._writer = asyncio.Lock() if sqlite else None
+        # One shared connection (an in-memory database): reads queue with the writers.
+        self._shared = sqlite and isinstance(engine.pool, StaticPool)
         self._current: ContextVar[AsyncSession | None] = ContextVar(
             f"planbot-uow-{id(self)}", default=None
         )
@@ -108,13 +154,47 @@ class Database:
         return self.engine.dialect.name == "postgresql"
 
     @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that commits when the block ends normally and rolls back otherwise."""
+    async def unit_of_work(self, *, join: bool = False) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits when the block ends normally and rolls back otherwise.
+
+        `join=True` joins the unit of work already open in this task (or opens one), for
+        code that must commit with its caller, such as a notice written with its cause.
+        """
         joined = self._current.get()
         if joined is not None:
+            if not join or is_read_session(joined):
+                raise NestedUnitOfWork(
+                    "a unit of work is already open in this task: pass join=True to join it"
+                )
             yield joined
             return
-        async with self._turn(), self._sessions() as session, session.begin():
+        async with self._turn(), self._sessions() as session:
+            async with session.begin():
+                token = self._current.set(session)
+                try:
+                    yield session
+                finally:
+                    self._current.reset(token)
+            effects: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+        for effect in effects:
+            await effect()
+
+    @asynccontextmanager
+    async def read(self, *, join: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session for reads only (a write raises): no writer lock, and on SQLite no BEGIN.
+
+        `join=True` reads in the unit of work or read session already open in this task.
+        """
+        joined = self._current.get()
+        if joined is not None:
+            if not join:
+                raise NestedUnitOfWork(
+                    "a unit of work is already open in this task: pass join=True to read in it"
+                )
+            yield joined
+            return
+        lock = self._turn() if self._shared else nullcontext()
+        async with lock, self._readers() as session:
             token = self._current.set(session)
             try:
                 yield session
@@ -127,6 +207,7 @@ class Database:
 
     @property
     def in_unit_of_work(self) -> bool:
+        """True while a unit of work or a read session is open in this task."""
         return self._current.get() is not None
 
     async def dispose(self) -> None:

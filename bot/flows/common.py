@@ -40,7 +40,13 @@ def subscription_options(turn: Turn, views: list[SubscriptionView]) -> tuple[Opt
     )
 
 
+MAX_ID_DIGITS = 18  # a database id fits in a signed 64-bit integer
+
+
 def argument_id(turn: Turn) -> int | None:
-    """A subscription id passed along with a command, such as /unsubscribe 12."""
-    raw = str(turn.data.get("argument", ""))
-    return int(raw) if raw.isdigit() else None
+    """A subscription id passed along with a command, such as /unsubscribe 12; anything
+    else (other digits than 0-9, a number no id can be) is no id and is ignored."""
+    raw = str(turn.data.get("argument", "")).strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
+        return None
+    return int(raw)

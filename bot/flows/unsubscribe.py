@@ -110,11 +110,7 @@ async def ask_confirm(turn: Turn) -> list[Reply]:
 
 async def answer_confirm(turn: Turn, answer: str) -> Move:
     t = turn.t
-    if answer.strip().casefold() not in (
-        "yes",
-        t("Unsubscribe").casefold(),
-        t("Resume").casefold(),
-    ):
+    if answer != "yes":
         return Stay(t("Choose one of the buttons, or Back or Cancel."))
     view = await _chosen(turn)
     reason = turn.data.get("reason")
@@ -140,7 +136,7 @@ async def answer_confirm(turn: Turn, answer: str) -> Move:
 
 STEPS = {
     "subscription": Step(ask_subscription, answer_subscription, frozenset({"reason", CONFIRM})),
-    "reason": Step(ask_reason, answer_reason, frozenset({CONFIRM})),
+    "reason": Step(ask_reason, answer_reason, frozenset({CONFIRM}), typed=True),
     CONFIRM: Step(ask_confirm, answer_confirm),
 }
 ENTRY = frozenset({"subscription", "reason", CONFIRM})

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
 from bot.flows.common import argument_id, held, subscription_options, workspace_of
+from bot.flows.review import Draft, review_data, stored_review
 from bot.render import cycle_label, review_lines, terms_text
 from bot.vocabulary import Choices, Confirmation, Link, NumberPrompt, Option, Reply, Text
 from core.access import Action
 from core.catalog import Package
-from core.pricing import Quote, QuoteKind, Terms, price_per_account
-from core.services.orders import Chat, get_quote, place_order, schedule_downgrade
+from core.pricing import QuoteKind, price_per_account
+from core.services.orders import (
+    Chat,
+    PlacedOrder,
+    Placement,
+    QuoteExpired,
+    ReviewedQuote,
+    order_reviewed,
+    review_quote,
+    schedule_downgrade,
+)
 from core.services.queries import SubscriptionView, require_permission
 
 NEW = "new"
@@ -193,23 +203,41 @@ async def answer_quantity(turn: Turn, answer: str) -> Move:
     return Go("review")
 
 
-def _terms(turn: Turn) -> Terms:
-    return Terms(str(turn.data["package"]), int(turn.data["cycle"]), int(turn.data["quantity"]))
+def _draft(turn: Turn) -> Draft:
+    return Draft.of(turn.data)
 
 
-async def _quote(turn: Turn) -> Quote:
-    return await get_quote(
-        turn.services,
-        turn.actor,
-        workspace_of(turn),
-        _terms(turn),
-        subscription_id=turn.data.get("subscription"),
+async def _review(turn: Turn) -> ReviewedQuote:
+    """The review shown for this draft: the one kept while it is binding, else a new one."""
+    draft = _draft(turn)
+    kept = stored_review(turn.data, draft)
+    if kept is not None and _binding(turn, kept):
+        return kept
+    fresh = await review_quote(
+        turn.services, turn.actor, workspace_of(turn), draft.terms, draft.subscription
+    )
+    turn.data["review"] = review_data(draft, fresh)
+    return fresh
+
+
+def _binding(turn: Turn, reviewed: ReviewedQuote) -> bool:
+    return turn.services.clock.now() < reviewed.quote.valid_until
+
+
+def _lapsed(turn: Turn) -> str:
+    """Why the review is shown again: its amounts are no longer binding."""
+    turn.data.pop("review", None)
+    minutes = turn.services.catalog.quote_validity_minutes
+    return turn.t(
+        "The amounts shown were binding for {minutes} minutes and that time has passed. "
+        "Here is the review again with the current amounts: confirm it again.",
+        minutes=minutes,
     )
 
 
 async def ask_review(turn: Turn) -> list[Reply]:
     t, catalog = turn.t, turn.services.catalog
-    quote = await _quote(turn)
+    quote = (await _review(turn)).quote
     if quote.kind is QuoteKind.NO_CHANGE:
         return [
             Text(t("That is what this subscription already holds.")),
@@ -229,13 +257,16 @@ async def ask_review(turn: Turn) -> list[Reply]:
 
 
 async def answer_review(turn: Turn, answer: str) -> Move:
-    t, value = turn.t, answer.strip().casefold()
-    quote = await _quote(turn)
-    if quote.kind is QuoteKind.DOWNGRADE and value in ("schedule", t("Schedule").casefold()):
+    t, draft = turn.t, _draft(turn)
+    shown = stored_review(turn.data, draft)
+    if shown is None or not _binding(turn, shown):
+        return Stay(_lapsed(turn))
+    quote = shown.quote
+    if quote.kind is QuoteKind.DOWNGRADE and answer == "schedule":
         base = await _base(turn)
         assert base is not None
         await schedule_downgrade(
-            turn.services, turn.actor, workspace_of(turn), base.id, _terms(turn)
+            turn.services, turn.actor, workspace_of(turn), base.id, draft.terms
         )
         return Done(
             (
@@ -249,7 +280,7 @@ async def answer_review(turn: Turn, answer: str) -> Move:
                 ),
             )
         )
-    if quote.kind is not QuoteKind.DOWNGRADE and value in ("next", t("Next").casefold()):
+    if quote.is_order and answer == "next":
         return Go("method")
     return Stay(t("Choose one of the buttons, or Back or Cancel."))
 
@@ -272,32 +303,54 @@ async def answer_method(turn: Turn, answer: str) -> Move:
     option = choose(_method_options(turn), answer)
     if option is None:
         return Stay(t("Choose a payment method listed."))
-    placed = await place_order(
-        turn.services,
-        turn.actor,
-        workspace_of(turn),
-        _terms(turn),
-        subscription_id=turn.data.get("subscription"),
-        payment_method=option.value,
-        chat=Chat(*turn.chat),
-        idempotency_key=f"conversation:{turn.conversation_key}",
-    )
-    due = t.minor(placed.quote.due_now, placed.quote.currency)
-    if placed.payment_link is None:
-        return Done((Text(t("Done: it was paid from your credit balance.")),))
-    return Done(
-        (
+    reviewed = stored_review(turn.data, _draft(turn))
+    if reviewed is None or not _binding(turn, reviewed):
+        return Go("review", note=_lapsed(turn))
+    try:
+        placed = await order_reviewed(
+            turn.services,
+            turn.actor,
+            workspace_of(turn),
+            reviewed,
+            payment_method=option.value,
+            chat=Chat(*turn.chat),
+            idempotency_key=f"conversation:{turn.conversation_key}",
+        )
+    except QuoteExpired as exc:
+        turn.data.pop("review", None)
+        return Go("review", note=t(exc.template, **exc.params))
+    return Done(_outcome(turn, placed))
+
+
+def _outcome(turn: Turn, placed: PlacedOrder) -> tuple[Reply, ...]:
+    """Said from the order's state: paid from the balance, waiting at its link, or a repeat
+    of an order that was paid or closed meanwhile."""
+    t = turn.t
+    if placed.placement is Placement.PAID_FROM_BALANCE:
+        return (Text(t("Done: it was paid from your credit balance.")),)
+    if placed.placement is Placement.PAID:
+        return (Text(t("Order {reference} is already paid.", reference=placed.reference)),)
+    if placed.placement is Placement.CLOSED or placed.payment_link is None:
+        return (
             Text(
                 t(
-                    "Order {reference}: {due} due now. The link is valid until {date}; "
-                    "I will tell you here when the payment arrives.",
+                    "Order {reference} can no longer be paid; start again with /upgrade.",
                     reference=placed.reference,
-                    due=due,
-                    date=t.when(placed.expires_at),
                 )
             ),
-            Link(t("Pay now"), placed.payment_link),
         )
+    due = t.minor(placed.quote.due_now, placed.quote.currency)
+    return (
+        Text(
+            t(
+                "Order {reference}: {due} due now. The link is valid until {date}; "
+                "I will tell you here when the payment arrives.",
+                reference=placed.reference,
+                due=due,
+                date=t.when(placed.expires_at),
+            )
+        ),
+        Link(t("Pay now"), placed.payment_link),
     )
 
 
@@ -308,9 +361,9 @@ FLOW = Flow(
         "subscription": Step(ask_subscription, answer_subscription, frozenset({"package"})),
         "package": Step(ask_package, answer_package, frozenset({"cycle", "quantity"})),
         "cycle": Step(ask_cycle, answer_cycle, frozenset({"quantity"})),
-        "quantity": Step(ask_quantity, answer_quantity, frozenset({"review"})),
+        "quantity": Step(ask_quantity, answer_quantity, frozenset({"review"}), typed=True),
         "review": Step(ask_review, answer_review, frozenset({"method"})),
-        "method": Step(ask_method, answer_method),
+        "method": Step(ask_method, answer_method, frozenset({"review"})),
     },
     entry=frozenset({"subscription", "package"}),
 )

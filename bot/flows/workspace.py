@@ -96,7 +96,7 @@ WORKSPACE = Flow(
     begin=begin_workspace,
     steps={
         "offer": Step(ask_offer, answer_offer, frozenset({"name"})),
-        "name": Step(ask_name, answer_name),
+        "name": Step(ask_name, answer_name, typed=True),
     },
     entry=frozenset({"offer"}),
 )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.access import Action, Actor, require
 from core.catalog import Catalog
 from core.clock import Clock
-from core.db import Database
+from core.db import Database, is_read_session
 from core.errors import NotFound
 from core.model import AuditEntry, Member, Subscription, Workspace
 from core.ports import Notice, Notifier, PaymentGateway, RecordingNotifier
@@ -32,27 +35,44 @@ class Context:
             await self.notifier.notify(notice)
 
 
-_ROLES = "planbot.roles"
+_KNOWN_ROLES: ContextVar[dict[tuple[int, str, str], str | None] | None] = ContextVar(
+    "planbot-known-roles", default=None
+)
 
 
-def remember_role(session: AsyncSession, workspace_id: int, actor: Actor, role: str | None) -> None:
-    """Keep a role already read (with the conversation, say) for this transaction's checks."""
-    session.info.setdefault(_ROLES, {})[(workspace_id, actor.platform, actor.user_id)] = role
+@contextmanager
+def roles_known() -> Iterator[None]:
+    """For one update: roles read with the conversation serve its read-only checks."""
+    token = _KNOWN_ROLES.set({})
+    try:
+        yield
+    finally:
+        _KNOWN_ROLES.reset(token)
+
+
+def remember_role(workspace_id: int, actor: Actor, role: str | None) -> None:
+    """Keep a role already read (with the conversation, say) for this update's reads."""
+    known = _KNOWN_ROLES.get()
+    if known is not None:
+        known[(workspace_id, actor.platform, actor.user_id)] = role
 
 
 @event.listens_for(Session, "before_flush")
 def _forget_roles(session: Session, *_: object) -> None:
-    """A membership written in this transaction makes every remembered role suspect."""
-    if any(isinstance(o, Member) for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info.pop(_ROLES, None)
+    """A membership written in this update makes every remembered role suspect."""
+    known = _KNOWN_ROLES.get()
+    if known and any(
+        isinstance(o, Member) for o in (*session.new, *session.dirty, *session.deleted)
+    ):
+        known.clear()
 
 
 async def role_of(session: AsyncSession, workspace_id: int, actor: Actor) -> str | None:
-    known = session.info.get(_ROLES, {})
+    """The actor's role; a unit of work that may change something always reads it afresh."""
+    known = _KNOWN_ROLES.get()
     key = (workspace_id, actor.platform, actor.user_id)
-    if key in known:
-        remembered: str | None = known[key]
-        return remembered
+    if known is not None and key in known and is_read_session(session):
+        return known[key]
     role: str | None = await session.scalar(
         select(Member.role).where(
             Member.workspace_id == workspace_id,
@@ -60,7 +80,7 @@ async def role_of(session: AsyncSession, workspace_id: int, actor: Actor) -> str
             Member.user_id == actor.user_id,
         )
     )
-    remember_role(session, workspace_id, actor, role)
+    remember_role(workspace_id, actor, role)
     return role
 
 

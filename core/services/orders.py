@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import Enum
+from functools import partial
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import lifecycle
 from core.access import Action, Actor
-from core.errors import Conflict, InvalidRequest, PaymentProviderError
+from core.db import after_commit
+from core.errors import PROVIDER_UNAVAILABLE, Conflict, InvalidRequest, PaymentProviderError
 from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
 from core.ports import Checkout, CheckoutRequest, Notice
 from core.pricing import Quote, QuoteKind, RunningPeriod, Terms, check_terms, quote
@@ -20,13 +25,33 @@ from core.services.context import Context, audit, authorize, get_subscription, g
 from core.services.fulfilment import fulfil, subscription_for_package
 
 
+class Placement(Enum):
+    """What placing an order came to, read from the order's state."""
+
+    AWAITING_PAYMENT = "awaiting payment"  # pending, with its payment link
+    PAID_FROM_BALANCE = "paid from balance"  # nothing was due: applied at once
+    PAID = "paid"  # a repeat of an order paid meanwhile
+    CLOSED = "closed"  # a repeat of an order that expired, failed or was replaced
+
+
 @dataclass(frozen=True, slots=True)
 class PlacedOrder:
     reference: str
-    status: str
+    status: OrderStatus
     quote: Quote
     payment_link: str | None
     expires_at: datetime
+    placement: Placement
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewedQuote:
+    """A quote with the subscription state it was computed on, so that an order can be
+    placed on exactly these amounts while the quote is binding (P9)."""
+
+    quote: Quote
+    subscription_id: int | None
+    base_version: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +60,13 @@ class Chat:
 
     platform: str
     chat_id: str
+
+
+log = logging.getLogger(__name__)
+
+
+class QuoteExpired(Conflict):
+    """A reviewed quote that can no longer be ordered as shown: review it again."""
 
 
 def new_reference() -> str:
@@ -82,6 +114,23 @@ async def _base(
     return quote(ctx.catalog, requested, current, at, workspace.credit_balance), base
 
 
+async def review_quote(
+    ctx: Context,
+    actor: Actor,
+    workspace_id: int,
+    requested: Terms,
+    subscription_id: int | None = None,
+) -> ReviewedQuote:
+    """What `requested` would cost now, with the state it stands on; binding once ordered
+    for the catalog's quote validity."""
+    async with ctx.db.read() as session:
+        await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
+        q, base = await _base(
+            session, ctx, workspace_id, subscription_id, requested, ctx.clock.now()
+        )
+        return ReviewedQuote(q, *_base_key(base))
+
+
 async def get_quote(
     ctx: Context,
     actor: Actor,
@@ -89,11 +138,12 @@ async def get_quote(
     requested: Terms,
     subscription_id: int | None = None,
 ) -> Quote:
-    """What `requested` would cost now; binding for the catalog's quote validity once ordered."""
-    async with ctx.db.unit_of_work() as session:
-        await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
-        q, _ = await _base(session, ctx, workspace_id, subscription_id, requested, ctx.clock.now())
-        return q
+    """What `requested` would cost now."""
+    return (await review_quote(ctx, actor, workspace_id, requested, subscription_id)).quote
+
+
+def _base_key(base: Subscription | None) -> tuple[int | None, int | None]:
+    return (None, None) if base is None else (base.id, base.terms_version)
 
 
 async def _cancel_older(
@@ -181,7 +231,16 @@ def order_quote(order: Order) -> Quote:
 
 
 def _placed(order: Order, q: Quote) -> PlacedOrder:
-    return PlacedOrder(order.reference, order.status, q, order.payment_link, order.expires_at)
+    status = OrderStatus(order.status)
+    if status is OrderStatus.PAID:
+        placement = Placement.PAID_FROM_BALANCE if order.provider == "balance" else Placement.PAID
+    elif status is OrderStatus.PENDING:
+        if order.payment_link is None:
+            raise PaymentProviderError(PROVIDER_UNAVAILABLE)
+        placement = Placement.AWAITING_PAYMENT
+    else:
+        placement = Placement.CLOSED
+    return PlacedOrder(order.reference, status, q, order.payment_link, order.expires_at, placement)
 
 
 def checkout_request(ctx: Context, order: Order, workspace_name: str) -> CheckoutRequest:
@@ -215,38 +274,155 @@ async def place_order(
     chat: Chat | None = None,
     idempotency_key: str | None = None,
 ) -> PlacedOrder:
-    """Confirm a quote as an order and hand out its payment link (or apply it if nothing is due)."""
-    now = ctx.clock.now()
-    async with ctx.db.unit_of_work() as session:
-        await authorize(session, workspace_id, actor, Action.BUY)
-        if idempotency_key is not None:
-            existing = await session.scalar(
-                select(Order).where(Order.idempotency_key == idempotency_key)
-            )
-            if existing is not None:
-                return _placed(existing, order_quote(existing))
-        q, base = await _base(session, ctx, workspace_id, subscription_id, requested, now)
-        if q.kind is QuoteKind.NO_CHANGE:
-            raise InvalidRequest("That is what this subscription already holds: nothing to buy.")
-        if q.kind is QuoteKind.DOWNGRADE:
-            raise InvalidRequest("A downgrade is scheduled for the next renewal, not paid now.")
-        workspace = await get_workspace(session, workspace_id, lock=True)
-        replaced = await _cancel_older(session, workspace_id, base, requested.package, now)
-        order = _order_from(
-            q, workspace_id, base, actor, idempotency_key or new_reference(), chat, payment_method
-        )
-        session.add(order)
-        await session.flush()
-        if order.due_now == 0:
-            order.provider = "balance"
-            await fulfil(session, order, workspace, now, actor)
-        request = checkout_request(ctx, order, workspace.name)
-    for reference in replaced:
-        if ctx.gateway is not None:
-            await ctx.gateway.cancel_checkout(reference)
-    if order.status == OrderStatus.PENDING.value:
-        await attach_checkout(ctx, order, request)
+    """Quote `requested` now and order it at once (for callers with no review to honour)."""
+    return await _order(
+        ctx,
+        actor,
+        workspace_id,
+        _Placing(requested, subscription_id, None, payment_method, chat, idempotency_key),
+    )
+
+
+async def order_reviewed(
+    ctx: Context,
+    actor: Actor,
+    workspace_id: int,
+    reviewed: ReviewedQuote,
+    *,
+    payment_method: str | None = None,
+    chat: Chat | None = None,
+    idempotency_key: str | None = None,
+) -> PlacedOrder:
+    """Order exactly the quote the person reviewed, while it is binding (P9) and the
+    subscription is as it was then; otherwise refuse, so a fresh review is shown."""
+    placing = _Placing(
+        reviewed.quote.terms,
+        reviewed.subscription_id,
+        reviewed,
+        payment_method,
+        chat,
+        idempotency_key,
+    )
+    return await _order(ctx, actor, workspace_id, placing)
+
+
+@dataclass(frozen=True, slots=True)
+class _Placing:
+    requested: Terms
+    subscription_id: int | None
+    reviewed: ReviewedQuote | None
+    payment_method: str | None
+    chat: Chat | None
+    idempotency_key: str | None
+
+
+async def _order(ctx: Context, actor: Actor, workspace_id: int, p: _Placing) -> PlacedOrder:
+    """Confirm a quote as an order; its payment link is made once the order is committed
+    (or it is applied at once when nothing is due). A repeat with the same idempotency key
+    gives the same order, and gets the link a failed first attempt could not."""
+    if p.idempotency_key is not None:
+        repeat = await _repeat(ctx, actor, workspace_id, p.idempotency_key)
+        if repeat is not None:
+            return repeat
+    try:
+        async with ctx.db.unit_of_work() as session:
+            await authorize(session, workspace_id, actor, Action.BUY)
+            order, q = await _new_order(session, ctx, actor, workspace_id, p)
+    except IntegrityError:
+        # The same confirmation reached another process first: answer with its order.
+        repeat = None
+        if p.idempotency_key is not None:
+            repeat = await _repeat(ctx, actor, workspace_id, p.idempotency_key)
+        if repeat is None:
+            raise
+        return repeat
     return _placed(order, q)
+
+
+async def _new_order(
+    session: AsyncSession, ctx: Context, actor: Actor, workspace_id: int, p: _Placing
+) -> tuple[Order, Quote]:
+    now = ctx.clock.now()
+    q, base = await _base(session, ctx, workspace_id, p.subscription_id, p.requested, now)
+    if q.kind is QuoteKind.NO_CHANGE:
+        raise InvalidRequest("That is what this subscription already holds: nothing to buy.")
+    if q.kind is QuoteKind.DOWNGRADE:
+        raise InvalidRequest("A downgrade is scheduled for the next renewal, not paid now.")
+    workspace = await get_workspace(session, workspace_id, lock=True)
+    if p.reviewed is not None:
+        _still_binding(p.reviewed, q, base, workspace.credit_balance, now)
+        q = p.reviewed.quote
+    replaced = await _cancel_older(session, workspace_id, base, p.requested.package, now)
+    order = _order_from(
+        q,
+        workspace_id,
+        base,
+        actor,
+        p.idempotency_key or new_reference(),
+        p.chat,
+        p.payment_method,
+    )
+    session.add(order)
+    await session.flush()
+    if order.due_now == 0:
+        order.provider = "balance"
+        await fulfil(session, order, workspace, now, actor)
+    else:
+        request = checkout_request(ctx, order, workspace.name)
+        after_commit(session, partial(attach_checkout, ctx, order, request))
+    after_commit(session, partial(withdraw_replaced, ctx, replaced))
+    return order, q
+
+
+def _still_binding(
+    reviewed: ReviewedQuote, now_quote: Quote, base: Subscription | None, balance: int, at: datetime
+) -> None:
+    """The review may be ordered as shown: within its validity, on the same subscription
+    terms, of the same kind, with the credit balance it used still there."""
+    if at >= reviewed.quote.valid_until:
+        raise QuoteExpired(
+            "The amounts of that review were binding for {minutes} minutes and that time "
+            "has passed.",
+            minutes=int((reviewed.quote.valid_until - reviewed.quote.quoted_at).total_seconds())
+            // 60,
+        )
+    if (
+        _base_key(base) != (reviewed.subscription_id, reviewed.base_version)
+        or now_quote.kind is not reviewed.quote.kind
+        or balance < reviewed.quote.balance_applied
+    ):
+        raise QuoteExpired("This subscription changed since the review.")
+
+
+async def _repeat(
+    ctx: Context, actor: Actor, workspace_id: int, idempotency_key: str
+) -> PlacedOrder | None:
+    """The order an earlier confirmation with this key placed, its link made if missing."""
+    async with ctx.db.read() as session:
+        await authorize(session, workspace_id, actor, Action.BUY)
+        order = await session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
+        if order is None:
+            return None
+        workspace = await get_workspace(session, order.workspace_id)
+    if (
+        order.status == OrderStatus.PENDING
+        and order.payment_link is None
+        and order.expires_at > ctx.clock.now()
+    ):
+        await attach_checkout(ctx, order, checkout_request(ctx, order, workspace.name))
+    return _placed(order, order_quote(order))
+
+
+async def withdraw_replaced(ctx: Context, references: list[str]) -> None:
+    """Expire replaced orders' links at the provider; a failure leaves a link that can still
+    be paid, and such a payment is credited to the balance (never lost)."""
+    if ctx.gateway is None:
+        return
+    for reference in references:
+        try:
+            await ctx.gateway.cancel_checkout(reference)
+        except PaymentProviderError:
+            log.warning("could not expire the replaced checkout %s; it stays payable", reference)
 
 
 async def attach_checkout(ctx: Context, order: Order, request: CheckoutRequest) -> None:
@@ -254,7 +430,8 @@ async def attach_checkout(ctx: Context, order: Order, request: CheckoutRequest) 
 
 
 async def attach_checkouts(ctx: Context, orders: list[tuple[Order, CheckoutRequest]]) -> None:
-    """Ask the provider for every checkout first, then store them all in one transaction."""
+    """Ask the provider for every checkout first (no transaction open), then store them all
+    in one unit of work."""
     gateway = ctx.gateway
     if gateway is None:
         raise PaymentProviderError("No payment provider is configured.")
@@ -263,8 +440,9 @@ async def attach_checkouts(ctx: Context, orders: list[tuple[Order, CheckoutReque
 
 
 async def store_checkouts(ctx: Context, made: list[tuple[Order, Checkout]]) -> None:
-    """Keep the checkouts the provider made on their orders (joining an open unit of work)."""
-    async with ctx.db.unit_of_work() as session:
+    """Keep the checkouts the provider made on their orders (in the caller's unit of work
+    if one is open, so a notice about the link can commit with it)."""
+    async with ctx.db.unit_of_work(join=True) as session:
         ids = [order.id for order, _ in made]
         # Many orders in one read; a single one may already be in the session.
         loaded = (

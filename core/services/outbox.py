@@ -20,7 +20,8 @@ class OutboxNotifier:
         self.clock = clock
 
     async def notify(self, notice: Notice) -> None:
-        async with self.db.unit_of_work() as session:
+        """Stored in the cause's unit of work (joined), so it exists exactly when that commits."""
+        async with self.db.unit_of_work(join=True) as session:
             session.add(
                 OutboxNotice(
                     kind=notice.kind,
@@ -33,11 +34,11 @@ class OutboxNotifier:
             )
 
     async def notify_all(self, notices: list[Notice]) -> None:
-        """Enqueue them all with one statement in one transaction."""
+        """Enqueue them all with one statement, in the cause's unit of work (joined)."""
         if not notices:
             return
         now = self.clock.now()
-        async with self.db.unit_of_work() as session:
+        async with self.db.unit_of_work(join=True) as session:
             await session.execute(
                 insert(OutboxNotice),
                 [

@@ -90,7 +90,7 @@ async def test_a_choice_that_is_not_offered_is_refused(open_console: ChatFactory
     chat = await open_console()
     await chat.say("/upgrade")
     text = await chat.say("Contact Center 9")
-    assert "Choose one of the options listed." in text
+    assert "Choose one of the options: Contact Center 1, Contact Center 2" in text
     assert "Choose a package." in text
 
 

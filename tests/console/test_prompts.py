@@ -29,17 +29,17 @@ async def buy_cc2(chat: Chat, services: Context, quantity: str = "10") -> None:
 
 
 PROMPTS = {
-    "package": (("/upgrade",), "Choose one of the options listed."),
-    "cycle": (("/upgrade", "Contact Center 2"), "Choose one of the billing cycles listed."),
+    "package": (("/upgrade",), "Choose one of the options: Contact Center 1, "),
+    "cycle": (("/upgrade", "Contact Center 2"), "Choose one of the options: 1 month: $25.00"),
     "review": (
         ("/upgrade", "Contact Center 2", CC2_MONTHLY, "5"),
-        "Choose one of the buttons, or Back or Cancel.",
+        "Choose one of the options: Next, Back, Cancel.",
     ),
     "method": (
         ("/upgrade", "Contact Center 2", CC2_MONTHLY, "5", "Next"),
-        "Choose a payment method listed.",
+        "Choose one of the options: Card, Bank transfer, Back, Cancel.",
     ),
-    "trial package": (("/trial",), "Choose one of the packages listed."),
+    "trial package": (("/trial",), "Choose one of the options: Contact Center 1, "),
 }
 
 
@@ -65,7 +65,7 @@ async def test_the_subscription_prompt_refuses_an_unknown_one(
     await chat.say("/upgrade")
     before = await state(services)
     text = await chat.say("Contact Center 7")
-    assert "Choose one of the subscriptions listed, or a new package." in text
+    assert "Choose one of the options: Contact Center 2, 10 accounts (Active), A new" in text
     assert await state(services) == before
 
 
