@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import engine_step, slack_step, stripe_webhooks, sweep, telegram_step
+from bench import checkout_step, engine_step, slack_step, stripe_webhooks, sweep, telegram_step
 
 
 def main() -> None:
@@ -18,6 +18,7 @@ def main() -> None:
     telegram_step.main(quick)
     slack_step.main(quick)
     stripe_webhooks.main(quick)
+    checkout_step.main(quick)
     sweep.main(quick)
 
 

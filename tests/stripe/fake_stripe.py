@@ -4,6 +4,7 @@ keys honoured as Stripe honours them, and webhooks signed exactly as Stripe sign
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -75,8 +76,10 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
 
 
 class FakeStripe:
-    def __init__(self, now: Callable[[], datetime]) -> None:
+    def __init__(self, now: Callable[[], datetime], *, latency: float = 0.0) -> None:
+        """`latency`: seconds every API call waits before it is answered (a distant Stripe)."""
         self.now = now
+        self.latency = latency
         self.url = ""
         self.customers: dict[str, dict[str, Any]] = {}
         self.payment_methods: dict[str, list[str]] = {}
@@ -97,6 +100,8 @@ class FakeStripe:
         return Starlette(routes=[Route("/{path:path}", self._dispatch, methods=["GET", "POST"])])
 
     async def _dispatch(self, request: Request) -> Response:
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
         if request.headers.get("authorization") != f"Bearer {API_KEY}":
             return JSONResponse(
                 {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
