@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -131,8 +132,9 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self._read_engine = engine.execution_options(**{_READ_OPTION: True})
         self._readers = async_sessionmaker(
-            engine.execution_options(**{_READ_OPTION: True}),
+            self._read_engine,
             expire_on_commit=False,
             autoflush=False,
             info={_READ_ONLY: True},
@@ -200,6 +202,21 @@ class Database:
                 yield session
             finally:
                 self._current.reset(token)
+
+    @asynccontextmanager
+    async def connection(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """A bare connection for a few Core statements, cheaper than a session: with `write`
+        a transaction that commits when the block ends (queued like a unit of work), else
+        reads as `read()` makes them. For the conversation store's one read and one write."""
+        if self._current.get() is not None:
+            raise NestedUnitOfWork("a unit of work is already open in this task")
+        if write:
+            async with self._turn(), self.engine.begin() as connection:
+                yield connection
+            return
+        lock = self._turn() if self._shared else nullcontext()
+        async with lock, self._read_engine.connect() as connection:
+            yield connection
 
     def _turn(self) -> AbstractAsyncContextManager[object]:
         """On SQLite, units of work of this process queue here instead of in busy-wait sleeps."""

@@ -125,17 +125,23 @@ class OneTripConnection(aiosqlite.Connection):
         return OneTripCursor(self)
 
     async def commit(self) -> None:
-        """A transaction whose BEGIN was never sent ran nothing: nothing to commit."""
-        if self.begin_pending:
+        """A transaction whose BEGIN was never sent ran nothing, and a read session's
+        statements committed on their own: nothing to commit, no trip to the thread."""
+        if self.begin_pending or not self._idle_in_transaction():
             self.begin_pending = False
             return
         await super().commit()
 
     async def rollback(self) -> None:
-        if self.begin_pending:
+        if self.begin_pending or not self._idle_in_transaction():
             self.begin_pending = False
             return
         await super().rollback()
+
+    def _idle_in_transaction(self) -> bool:
+        """Whether SQLite holds a transaction open; read between statements, when the
+        connection's thread is not running one."""
+        return self._conn is None or self._conn.in_transaction
 
 
 def connect(database: str, **kwargs: Any) -> OneTripConnection:

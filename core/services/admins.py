@@ -23,7 +23,7 @@ class BillingAdmin:
 
 
 async def billing_admins(ctx: Context, actor: Actor, workspace_id: int) -> list[BillingAdmin]:
-    async with ctx.db.unit_of_work() as session:
+    async with ctx.db.read() as session:
         await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
         rows = await session.scalars(
             select(Member)

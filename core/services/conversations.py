@@ -67,9 +67,23 @@ class LoadedConversation:
     role: Role | None
 
 
+_COLUMNS = (
+    Conversation.id,
+    Conversation.platform,
+    Conversation.chat_id,
+    Conversation.user_id,
+    Conversation.workspace_id,
+    Conversation.updated_at,
+    Conversation.language,
+    Conversation.flow,
+    Conversation.step,
+    Conversation.data,
+    Conversation.history,
+    Conversation.version,
+)
 # Built once: composing the statement and its cache key anew cost more than running it.
 _LOAD = (
-    select(Conversation, Workspace.locale, Workspace.timezone, Member.role)
+    select(*_COLUMNS, Workspace.locale, Workspace.timezone, Member.role)
     .outerjoin(Workspace, Workspace.id == Conversation.workspace_id)
     .outerjoin(
         Member,
@@ -102,7 +116,7 @@ _SAVE = (
 )
 
 
-def _state(row: Conversation) -> ConversationState:
+def _state(row: Any) -> ConversationState:
     return ConversationState(
         platform=row.platform,
         chat_id=row.chat_id,
@@ -136,21 +150,16 @@ class ConversationStore:
     ) -> LoadedConversation:
         """The stored conversation, or a new unsaved one in the workspace `workspace_key`
         names on the platform (a Slack team id)."""
-        async with self.db.read() as session:
+        async with self.db.connection(write=False) as connection:
             row = (
-                await session.execute(_LOAD, {"platform": platform, "chat": chat, "user": user})
+                await connection.execute(_LOAD, {"platform": platform, "chat": chat, "user": user})
             ).first()
             if row is not None:
-                conversation, locale, zone, role = row
-                return LoadedConversation(
-                    _state(conversation),
-                    locale,
-                    zone or "UTC",
-                    None if role is None else Role(role),
-                )
+                role = None if row.role is None else Role(row.role)
+                return LoadedConversation(_state(row), row.locale, row.timezone or "UTC", role)
             workspace_id = None
             if workspace_key is not None:
-                workspace_id = await session.scalar(
+                workspace_id = await connection.scalar(
                     select(Workspace.id).where(
                         Workspace.platform == platform, Workspace.external_id == workspace_key
                     )
@@ -172,8 +181,7 @@ class ConversationStore:
             "updated_at": saved.updated_at,
             "version": saved.version,
         }
-        async with self.db.unit_of_work() as session:
-            connection = await session.connection()
+        async with self.db.connection(write=True) as connection:
             if state.id is None:
                 try:
                     result = await connection.execute(

@@ -150,7 +150,7 @@ def _rank(role: str) -> int:
 
 async def current_workspace(ctx: Context, actor: Actor) -> int | None:
     """The workspace a person acts in: the one they chose last, or else joined last."""
-    async with ctx.db.unit_of_work() as session:
+    async with ctx.db.read() as session:
         found = await session.scalar(
             select(Member.workspace_id)
             .join(Workspace, Workspace.id == Member.workspace_id)
@@ -188,6 +188,6 @@ async def choose_workspace(ctx: Context, actor: Actor, workspace_id: int) -> Joi
 
 async def require_owner(ctx: Context, actor: Actor, workspace_id: int) -> None:
     """Refuse early (before asking anything) when `actor` cannot invite into the workspace."""
-    async with ctx.db.unit_of_work() as session:
+    async with ctx.db.read() as session:
         if await role_of(session, workspace_id, actor) != Role.OWNER.value:
             raise NotAllowed("Only the workspace owner can invite people.")

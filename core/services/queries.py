@@ -60,7 +60,7 @@ async def list_packages(ctx: Context, actor: Actor, workspace_id: int | None) ->
     held: dict[str, Subscription] = {}
     visible = False
     if workspace_id is not None:
-        async with ctx.db.unit_of_work() as session:
+        async with ctx.db.read() as session:
             role = await role_of(session, workspace_id, actor)
             visible = allowed(Action.VIEW_DETAILS, actor, role)
             if visible:
@@ -111,7 +111,7 @@ async def held_subscriptions(
     ctx: Context, actor: Actor, workspace_id: int
 ) -> list[SubscriptionView]:
     """The Active and Try subscriptions, without the workspace's balance (one query fewer)."""
-    async with ctx.db.unit_of_work() as session:
+    async with ctx.db.read() as session:
         await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
         subs = await session.scalars(_HELD, {"workspace_id": workspace_id})
         return _ordered(ctx, subs)
@@ -125,7 +125,7 @@ def _ordered(ctx: Context, subs: Iterable[Subscription]) -> list[SubscriptionVie
 
 
 async def subscription_details(ctx: Context, actor: Actor, workspace_id: int) -> Details:
-    async with ctx.db.unit_of_work() as session:
+    async with ctx.db.read() as session:
         await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
         workspace = await get_workspace(session, workspace_id)
         subs = await session.scalars(
@@ -142,13 +142,13 @@ async def subscription_details(ctx: Context, actor: Actor, workspace_id: int) ->
 
 async def require_permission(ctx: Context, actor: Actor, workspace_id: int, action: Action) -> None:
     """Refuse early, before a conversation asks questions the actor may not answer."""
-    async with ctx.db.unit_of_work() as session:
+    async with ctx.db.read() as session:
         await authorize(session, workspace_id, actor, action)
 
 
 async def trial_candidates(ctx: Context, actor: Actor, workspace_id: int) -> list[Package]:
     """Packages this workspace may still try: never tried and not held."""
-    async with ctx.db.unit_of_work() as session:
+    async with ctx.db.read() as session:
         await authorize(session, workspace_id, actor, Action.START_TRIAL)
         tried = set(
             await session.scalars(

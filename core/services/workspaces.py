@@ -97,7 +97,7 @@ async def add_member(ctx: Context, by: Actor, workspace_id: int, member: Actor, 
 
 
 async def memberships(ctx: Context, actor: Actor) -> list[Membership]:
-    async with ctx.db.unit_of_work() as session:
+    async with ctx.db.read() as session:
         rows = await session.execute(
             select(Workspace.id, Workspace.name, Member.role)
             .join(Member, Member.workspace_id == Workspace.id)
