@@ -165,3 +165,14 @@ async def ensure_workspace(
 async def ensure_member(ctx: Context, workspace_id: int, member: Actor, role: Role) -> None:
     """Trusted paths (a local console, a platform's own admin list) set a member's role."""
     await add_member(ctx, Actor.system(), workspace_id, member, role)
+
+
+async def platform_id(ctx: Context, workspace_id: int, platform: str) -> str | None:
+    """What the platform calls the workspace (a Slack team id), if it came from there."""
+    async with ctx.db.unit_of_work() as session:
+        found: str | None = await session.scalar(
+            select(Workspace.external_id).where(
+                Workspace.id == workspace_id, Workspace.platform == platform
+            )
+        )
+        return found
