@@ -32,7 +32,8 @@ contracts: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-# Extract the messages of bot/ and core/ and merge them into the English and Vietnamese catalogs.
+# Extract the messages of adapters/, bot/ and core/ and merge them into the English and
+# Vietnamese catalogs.
 MESSAGE_KEYWORDS := -k t -k plural:1,2 -k N_ -k NotAllowed -k InvalidRequest -k Conflict \
 	-k NotFound -k PricingError -k PaymentProviderError -k DomainError
 messages: $(STAMP)

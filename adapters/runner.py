@@ -10,7 +10,6 @@ import sys
 from typing import TextIO
 
 import uvicorn
-from sqlalchemy.engine import make_url
 
 from adapters.console import open_chat
 from adapters.launch import Launch, run_launches
@@ -20,9 +19,9 @@ from adapters.slack.modes import slack_configured
 from adapters.web import create_app
 from adapters.wiring import build_context, payment_routes
 from core.clock import format_iso
-from core.db import normalize_url
 from core.migrate import upgrade
 from core.services.context import Context
+from core.services.database import printable_url
 from core.services.sweep import sweep
 
 log = logging.getLogger("planbot")
@@ -42,7 +41,7 @@ def announce(settings: Settings) -> None:
             f"{format_iso(settings.PLANBOT_CLOCK)}",
             file=sys.stderr,
         )
-    safe = make_url(normalize_url(settings.DATABASE_URL)).render_as_string(hide_password=True)
+    safe = printable_url(settings.DATABASE_URL)
     print(f"planbot: database {safe}", file=sys.stderr)
 
 

@@ -13,8 +13,6 @@ from datetime import datetime
 from html import escape
 from urllib.parse import quote
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -34,6 +32,7 @@ from core.clock import as_utc
 from core.errors import DomainError, NotFound
 from core.money import Money
 from core.services.context import Context
+from core.services.database import StorageError, ping
 from core.states import OrderKind, OrderStatus
 
 READY_TIMEOUT_SECONDS = 3.0
@@ -71,7 +70,7 @@ def create_app(ctx: Context, *, routes: Sequence[BaseRoute] = ()) -> Starlette:
         exception_handlers={
             HTTPException: _http_error,
             DomainError: _domain_error,
-            SQLAlchemyError: _unavailable,
+            StorageError: _unavailable,
             OSError: _unavailable,
         },
     )
@@ -95,8 +94,7 @@ async def _readyz(request: Request) -> Response:
     """Ready when the database answers SELECT 1 in time."""
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            async with _ctx(request).db.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await ping(_ctx(request).db)
     except Exception:
         return PlainTextResponse("not ready: the database does not answer", status_code=503)
     return PlainTextResponse("ready")

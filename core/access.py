@@ -70,6 +70,21 @@ def is_billing_admin(role: str | None) -> bool:
     return role in _BILLING_ADMIN
 
 
+def platform_makes_admin(*, owner: bool, admin: bool) -> bool:
+    """A platform's workspace owners and admins (Slack's users.info flags) are billing admins."""
+    return owner or admin
+
+
+def synced_role(role: str | None, granted: bool, platform_admin: bool) -> Role | None:
+    """The role a person's platform flags call for, or None to keep theirs: a role granted in
+    planbot survives, and one the platform no longer gives falls back to member."""
+    if platform_admin:
+        return None if is_billing_admin(role) else Role.ADMIN
+    if role is None or (role == Role.ADMIN.value and not granted):
+        return Role.MEMBER
+    return None
+
+
 def allowed(action: Action, actor: Actor, role: str | None) -> bool:
     """The table of section 4; `role` is the actor's role in the workspace (None: outsider)."""
     if actor.is_automatic:

@@ -1,11 +1,15 @@
-"""Subscription lifecycle (DESIGN section 3): pure transitions on a Subscription's fields."""
+"""Subscription lifecycle (DESIGN section 3): pure transitions on a subscription's fields.
+
+The rules see a subscription only as `SubscriptionFields`; `new_subscription`, the one
+function that builds the ORM row, is the import of core.model the layer contract names.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from core.clock import format_iso
 from core.model import Subscription
@@ -50,8 +54,32 @@ class SubscriptionRow:
         return Terms(self.scheduled_package, self.scheduled_cycle_months, self.scheduled_quantity)
 
 
-SubscriptionFields = Subscription | SubscriptionRow
-"""What the transitions read and write: the rules stay here for the ORM and the sweep."""
+class SubscriptionFields(Protocol):
+    """What the rules read and write, so they hold for the ORM's row and the sweep's alike."""
+
+    package: str
+    quantity: int
+    cycle_months: int
+    state: str
+    inactive_reason: str | None
+    trial_ends_at: datetime | None
+    period_start: datetime | None
+    period_end: datetime | None
+    anchor_at: datetime | None
+    anchor_months: int
+    cancel_at_period_end: bool
+    scheduled_package: str | None
+    scheduled_quantity: int | None
+    scheduled_cycle_months: int | None
+    grace_until: datetime | None
+    due_at: datetime | None
+    terms_version: int
+
+    @property
+    def terms(self) -> Terms: ...
+
+    @property
+    def scheduled_terms(self) -> Terms | None: ...
 
 
 class Status(StrEnum):
@@ -77,14 +105,14 @@ class Note:
     terms: Terms | None = None
 
 
-def status(sub: Subscription) -> Status:
+def status(sub: SubscriptionFields) -> Status:
     return {
         SubscriptionState.TRIAL.value: Status.TRY,
         SubscriptionState.ACTIVE.value: Status.ACTIVE,
     }.get(sub.state, Status.INACTIVE)
 
 
-def notes(sub: Subscription) -> list[Note]:
+def notes(sub: SubscriptionFields) -> list[Note]:
     if sub.state != SubscriptionState.ACTIVE.value or sub.period_end is None:
         return []
     found: list[Note] = []
@@ -97,7 +125,7 @@ def notes(sub: Subscription) -> list[Note]:
     return found
 
 
-def next_payment_at(sub: Subscription) -> datetime | None:
+def next_payment_at(sub: SubscriptionFields) -> datetime | None:
     """Trial end for Try, period end for Active (none once it is set to end), else none."""
     if sub.state == SubscriptionState.TRIAL.value:
         return sub.trial_ends_at
@@ -106,7 +134,7 @@ def next_payment_at(sub: Subscription) -> datetime | None:
     return None
 
 
-def running_period(sub: Subscription, at: datetime) -> RunningPeriod | None:
+def running_period(sub: SubscriptionFields, at: datetime) -> RunningPeriod | None:
     """The paid period in progress at `at`, or None (Try, Inactive, or overdue in grace)."""
     if sub.state != SubscriptionState.ACTIVE.value:
         return None
@@ -165,7 +193,7 @@ def _clear_pending_changes(sub: SubscriptionFields) -> None:
     sub.grace_until = None
 
 
-def start_trial(sub: Subscription, quantity: int, at: datetime, days: int) -> None:
+def start_trial(sub: SubscriptionFields, quantity: int, at: datetime, days: int) -> None:
     sub.state = SubscriptionState.TRIAL.value
     sub.inactive_reason = None
     sub.quantity = quantity
@@ -174,7 +202,7 @@ def start_trial(sub: Subscription, quantity: int, at: datetime, days: int) -> No
     refresh_due_at(sub)
 
 
-def start_paid_period(sub: Subscription, terms: Terms, paid_at: datetime) -> None:
+def start_paid_period(sub: SubscriptionFields, terms: Terms, paid_at: datetime) -> None:
     """P3/P5/P7: new terms, a new period from the payment, anchored there."""
     sub.package = terms.package
     sub.cycle_months = terms.cycle_months
@@ -191,7 +219,7 @@ def start_paid_period(sub: Subscription, terms: Terms, paid_at: datetime) -> Non
     refresh_due_at(sub)
 
 
-def add_accounts(sub: Subscription, new_quantity: int) -> None:
+def add_accounts(sub: SubscriptionFields, new_quantity: int) -> None:
     """P4: more accounts on the same period."""
     sub.quantity = new_quantity
     sub.terms_version += 1

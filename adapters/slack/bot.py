@@ -19,6 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import texts
 from adapters.slack.delivery import Delivery
 from adapters.slack.payloads import (
     HOME,
@@ -44,7 +45,6 @@ from adapters.slack.render import (
     decode_tap,
     quantity_modal,
 )
-from bot import slack_texts as texts
 from bot.engine import Engine
 from bot.flows import all_flows
 from bot.flows.admins import admins_flow

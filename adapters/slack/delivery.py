@@ -12,7 +12,6 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
-from sqlalchemy import select
 
 from adapters.repeat import repeat
 from adapters.slack.payloads import Where
@@ -20,9 +19,9 @@ from adapters.slack.people import PLATFORM
 from adapters.slack.render import Block, Outbound, mrkdwn_escape
 from bot.i18n import Translator
 from bot.notices import notice_text
-from core.model import Workspace
 from core.services.context import Context
 from core.services.outbox import take_platform_notices
+from core.services.workspaces import platform_id
 
 HOME_BLOCKS = 100
 NOT_A_MEMBER = {"channel_not_found", "not_in_channel"}
@@ -111,12 +110,7 @@ class Delivery:
         """The Web API client with the bot token of the workspace's installation."""
         if self.installations is None:
             return self.client
-        async with self.ctx.db.unit_of_work() as session:
-            team = await session.scalar(
-                select(Workspace.external_id).where(
-                    Workspace.id == workspace_id, Workspace.platform == PLATFORM
-                )
-            )
+        team = await platform_id(self.ctx, workspace_id, PLATFORM)
         if team is None:
             return None
         bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team)

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.slack import texts
 from adapters.slack.render import QUANTITY_BLOCK, QUANTITY_INPUT
-from bot import slack_texts as texts
 from bot.i18n import Translator
 
 HOME = "home"

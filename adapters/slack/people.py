@@ -1,5 +1,6 @@
 """Who is asking: the Slack team's workspace, the person's language and whether Slack makes
-them an owner or admin (a billing admin), each cached so a step costs no extra round trips."""
+them an owner or admin (core decides what role that gives), each cached so a step costs no
+extra round trips."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
 
-from core.access import Actor
-from core.model import Member, Role
+from core.access import Actor, platform_makes_admin
+from core.services.admins import sync_platform_role
 from core.services.context import Context
-from core.services.workspaces import ensure_member, ensure_workspace
+from core.services.workspaces import ensure_workspace
 
 PLATFORM = "slack"
 ROLE_TTL_SECONDS = 60.0
@@ -59,7 +59,9 @@ class People:
             answer = await client.users_info(user=user, include_locale=True)
             info = answer.get("user") or {}
             person = Person(
-                admin=bool(info.get("is_owner") or info.get("is_admin")),
+                admin=platform_makes_admin(
+                    owner=bool(info.get("is_owner")), admin=bool(info.get("is_admin"))
+                ),
                 locale=str(info.get("locale") or "en").split("-")[0],
                 name=str(info.get("real_name") or info.get("name") or "") or None,
             )
@@ -70,24 +72,9 @@ class People:
         return person
 
     async def membership(self, workspace_id: int, user: str, admin: bool) -> None:
-        """Slack decides: its owners and admins are billing admins, and one Slack no longer
-        lists as an admin is a member again, unless a billing admin granted the role here."""
+        """The person's role follows Slack's flags by core's rule, once per flag seen."""
         key = (workspace_id, user, admin)
         if key in self._members:
             return
-        async with self.ctx.db.unit_of_work() as session:
-            found = (
-                await session.execute(
-                    select(Member.role, Member.granted_by).where(
-                        Member.workspace_id == workspace_id,
-                        Member.platform == PLATFORM,
-                        Member.user_id == user,
-                    )
-                )
-            ).first()
-        role, granted = (None, False) if found is None else (found[0], found[1] is not None)
-        if admin and role not in (Role.ADMIN.value, Role.OWNER.value):
-            await ensure_member(self.ctx, workspace_id, Actor(PLATFORM, user), Role.ADMIN)
-        elif not admin and (role is None or (role == Role.ADMIN.value and not granted)):
-            await ensure_member(self.ctx, workspace_id, Actor(PLATFORM, user), Role.MEMBER)
+        await sync_platform_role(self.ctx, workspace_id, Actor(PLATFORM, user), admin)
         self._members.add(key)

@@ -11,7 +11,6 @@ import logging
 from typing import Any
 
 import stripe
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -19,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from adapters.stripe.client import PROVIDER
 from core.errors import NotFound
 from core.services.context import Context
+from core.services.database import ConcurrentWrite
 from core.services.orders import reissue_renewal_link
 from core.services.payments import (
     Release,
@@ -159,7 +159,7 @@ def stripe_routes(ctx: Context, webhook_secret: str) -> list[BaseRoute]:
         except NotFound:
             # Not one of planbot's orders (another integration on the same account).
             outcome = "ignored: unknown order"
-        except IntegrityError:
+        except ConcurrentWrite:
             # A concurrent delivery of the same event committed its claim first.
             outcome = "duplicate"
         log.info("stripe event %s %s: %s", event.id, event.type, outcome)

@@ -15,9 +15,9 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from adapters.repeat import repeat
+from adapters.telegram import texts
 from adapters.telegram.delivery import edit, remove_keyboard, send, with_retry
 from adapters.telegram.render import Outbound, compose, decode_tap
-from bot import telegram_texts as texts
 from bot.engine import Engine
 from bot.flows import all_flows
 from bot.flows.workspace import workspace_flows

@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.access import Action, Actor
+from core.access import Action, Actor, synced_role
 from core.errors import Conflict, InvalidRequest
 from core.model import Member, Role
-from core.services.context import Context, audit, authorize
+from core.services.context import Context, audit, authorize, get_workspace
+from core.services.workspaces import find_member, set_role
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +46,7 @@ async def grant_billing_admin(
         await authorize(session, workspace_id, by, Action.MANAGE_ADMINS)
         if not user_id or user_id == by.user_id:
             raise InvalidRequest("Name someone else to make a billing admin.")
-        member = await _member(session, workspace_id, by.platform, user_id)
+        member = await find_member(session, workspace_id, Actor(by.platform, user_id))
         if member is not None and member.role in (Role.OWNER.value, Role.ADMIN.value):
             return False
         if member is None:
@@ -79,7 +79,7 @@ async def revoke_billing_admin(ctx: Context, by: Actor, workspace_id: int, user_
     now = ctx.clock.now()
     async with ctx.db.unit_of_work() as session:
         await authorize(session, workspace_id, by, Action.MANAGE_ADMINS)
-        member = await _member(session, workspace_id, by.platform, user_id)
+        member = await find_member(session, workspace_id, Actor(by.platform, user_id))
         if member is None or member.role != Role.ADMIN.value:
             raise Conflict("That person is not a billing admin.")
         if member.granted_by is None:
@@ -98,14 +98,17 @@ async def revoke_billing_admin(ctx: Context, by: Actor, workspace_id: int, user_
         )
 
 
-async def _member(
-    session: AsyncSession, workspace_id: int, platform: str, user_id: str
-) -> Member | None:
-    found: Member | None = await session.scalar(
-        select(Member).where(
-            Member.workspace_id == workspace_id,
-            Member.platform == platform,
-            Member.user_id == user_id,
-        )
-    )
-    return found
+async def sync_platform_role(
+    ctx: Context, workspace_id: int, member: Actor, platform_admin: bool
+) -> None:
+    """Bring a person's role in line with what their platform says of them (DESIGN 4)."""
+    async with ctx.db.unit_of_work() as session:
+        await get_workspace(session, workspace_id)
+        existing = await find_member(session, workspace_id, member)
+        role = None if existing is None else existing.role
+        granted = existing is not None and existing.granted_by is not None
+        wanted = synced_role(role, granted, platform_admin)
+        if wanted is not None:
+            set_role(
+                session, ctx.clock.now(), Actor.system(), workspace_id, member, wanted, existing
+            )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Actor
 from core.errors import InvalidRequest, NotAllowed
@@ -65,35 +67,53 @@ async def add_member(ctx: Context, by: Actor, workspace_id: int, member: Actor, 
         await get_workspace(session, workspace_id)
         if not by.is_automatic and await role_of(session, workspace_id, by) != Role.OWNER.value:
             raise NotAllowed("Only the workspace owner can add members.")
-        existing = await session.scalar(
-            select(Member).where(
-                Member.workspace_id == workspace_id,
-                Member.platform == member.platform,
-                Member.user_id == member.user_id,
+        existing = await find_member(session, workspace_id, member)
+        set_role(session, now, by, workspace_id, member, role, existing)
+
+
+async def find_member(session: AsyncSession, workspace_id: int, member: Actor) -> Member | None:
+    found: Member | None = await session.scalar(
+        select(Member).where(
+            Member.workspace_id == workspace_id,
+            Member.platform == member.platform,
+            Member.user_id == member.user_id,
+        )
+    )
+    return found
+
+
+def set_role(
+    session: AsyncSession,
+    at: datetime,
+    by: Actor,
+    workspace_id: int,
+    member: Actor,
+    role: Role,
+    existing: Member | None,
+) -> None:
+    """Give `member` the role (a new member row when there is none yet), audited."""
+    before = None if existing is None else {"role": existing.role}
+    if existing is None:
+        session.add(
+            Member(
+                workspace_id=workspace_id,
+                platform=member.platform,
+                user_id=member.user_id,
+                role=role.value,
+                created_at=at,
             )
         )
-        before = None if existing is None else {"role": existing.role}
-        if existing is None:
-            session.add(
-                Member(
-                    workspace_id=workspace_id,
-                    platform=member.platform,
-                    user_id=member.user_id,
-                    role=role.value,
-                    created_at=now,
-                )
-            )
-        else:
-            existing.role = role.value
-        audit(
-            session,
-            at=now,
-            workspace_id=workspace_id,
-            actor=by,
-            action="member.set_role",
-            before=before,
-            after={"member": member.label, "role": role.value},
-        )
+    else:
+        existing.role = role.value
+    audit(
+        session,
+        at=at,
+        workspace_id=workspace_id,
+        actor=by,
+        action="member.set_role",
+        before=before,
+        after={"member": member.label, "role": role.value},
+    )
 
 
 async def memberships(ctx: Context, actor: Actor) -> list[Membership]:
@@ -145,3 +165,14 @@ async def ensure_workspace(
 async def ensure_member(ctx: Context, workspace_id: int, member: Actor, role: Role) -> None:
     """Trusted paths (a local console, a platform's own admin list) set a member's role."""
     await add_member(ctx, Actor.system(), workspace_id, member, role)
+
+
+async def platform_id(ctx: Context, workspace_id: int, platform: str) -> str | None:
+    """What the platform calls the workspace (a Slack team id), if it came from there."""
+    async with ctx.db.unit_of_work() as session:
+        found: str | None = await session.scalar(
+            select(Workspace.external_id).where(
+                Workspace.id == workspace_id, Workspace.platform == platform
+            )
+        )
+        return found

@@ -1,5 +1,5 @@
-"""Translations: every message of bot/ and core/ is translated, placeholders survive, and
-messages, money, dates and plurals come out in the user's language."""
+"""Translations: every message of adapters/, bot/ and core/ is translated, placeholders
+survive, and messages, money, dates and plurals come out in the user's language."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the Slack adapter itself says, kept here so the catalogs extract and translate it.
+"""What the Slack adapter itself says; the catalogs extract adapters/ to translate it.
 
 Plain strings only: this module knows nothing of Slack's library.
 """

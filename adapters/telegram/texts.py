@@ -1,4 +1,4 @@
-"""What the Telegram adapter itself says, kept here so the catalogs extract and translate it.
+"""What the Telegram adapter itself says; the catalogs extract adapters/ to translate it.
 
 Plain strings only: this module knows nothing of Telegram's library.
 """
