@@ -18,16 +18,19 @@ LAYERS = "Layers point one way: adapters -> bot -> core"
 NO_SDK = "core and bot never import a platform SDK"
 PURE = "The pure rules import no ORM and no database"
 ADAPTERS = "Adapters reach the database only through use cases"
+BOT = "bot writes no SQL: conversations are kept through core's store"
 
 PLANTED = {
     LAYERS: ("core/ports.py", "import bot.i18n"),
     NO_SDK: ("core/states.py", "import telegram"),
     PURE: ("core/pricing.py", "import sqlalchemy"),
     ADAPTERS: ("adapters/web.py", "from core.model import Order"),
+    BOT: ("bot/engine.py", "from sqlalchemy import update"),
 }
 
-SESSION_ATTRIBUTES = {"unit_of_work", "engine"}
-"""What a Database hands out: `db.unit_of_work()` opens a session, `db.engine` connects."""
+SESSION_ATTRIBUTES = {"unit_of_work", "read", "connection", "engine"}
+"""What a Database hands out: `db.unit_of_work()` and `db.read()` open a session,
+`db.connection()` and `db.engine` connect."""
 # Adapters that reach the database themselves, each for the reason its contract names.
 SESSION_EXCEPTIONS = {
     # slack-sdk's SQLAlchemy installation store is built on the engine.
@@ -78,7 +81,7 @@ def contract_results(root: Path) -> dict[str, str]:
 
 def test_every_contract_is_planted_against() -> None:
     assert set(PLANTED) <= set(contract_names())
-    assert {LAYERS, NO_SDK, PURE, ADAPTERS} == set(PLANTED)
+    assert {LAYERS, NO_SDK, PURE, ADAPTERS, BOT} == set(PLANTED)
 
 
 def test_the_sources_keep_every_contract(tmp_path: Path) -> None:
@@ -95,7 +98,7 @@ def test_each_planted_import_breaks_exactly_its_contract(tmp_path: Path) -> None
 
 
 def reaches_database(node: ast.AST) -> bool:
-    """`db.unit_of_work` or `<anything>.db.engine`: a Database's session or engine."""
+    """`db.unit_of_work` or `<anything>.db.engine` and the like: a Database's session or engine."""
     if not isinstance(node, ast.Attribute) or node.attr not in SESSION_ATTRIBUTES:
         return False
     owner = node.value
@@ -105,19 +108,21 @@ def reaches_database(node: ast.AST) -> bool:
 
 
 def session_users(root: Path) -> set[str]:
-    """Adapter modules that open a unit of work or use the engine themselves."""
+    """Adapter and bot modules that open a unit of work or use the engine themselves."""
     return {
         path.relative_to(root).as_posix()
-        for path in sorted((root / "adapters").rglob("*.py"))
+        for package in ("adapters", "bot")
+        for path in sorted((root / package).rglob("*.py"))
         if any(map(reaches_database, ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
     }
 
 
-def test_adapters_open_no_unit_of_work_outside_the_named_exceptions() -> None:
+def test_adapters_and_bot_open_no_unit_of_work_outside_the_named_exceptions() -> None:
     assert session_users(ROOT) == SESSION_EXCEPTIONS
 
 
 def test_a_planted_unit_of_work_in_an_adapter_is_caught(tmp_path: Path) -> None:
     root = copy_sources(tmp_path)
     plant(root, "adapters/web.py", "USE = lambda ctx: ctx.db.unit_of_work()")
-    assert session_users(root) == SESSION_EXCEPTIONS | {"adapters/web.py"}
+    plant(root, "bot/engine.py", "USE = lambda ctx: ctx.db.read()")
+    assert session_users(root) == SESSION_EXCEPTIONS | {"adapters/web.py", "bot/engine.py"}
