@@ -9,6 +9,7 @@ from typing import TextIO
 
 from adapters.repeat import repeat
 from bot.engine import Engine
+from bot.flow import pick_label
 from bot.flows import all_flows
 from bot.i18n import Translator
 from bot.notices import notice_text
@@ -71,7 +72,8 @@ class ConsoleChat:
         return f"{self.workspace}:{self.user}"
 
     def incoming(self, line: str) -> Incoming:
-        """A typed number or label picks a shown option; /name is a command; else text."""
+        """A typed number is the position of a shown option and a typed label (or its
+        leading words) names one; /name is a command; anything else is text."""
         text = line.strip()
         base = Incoming(PLATFORM, self.workspace, self.chat, self.user, self.language)
         if text.startswith("/"):
@@ -83,10 +85,10 @@ class ConsoleChat:
         return replace(base, text=text)
 
     def _pick(self, text: str) -> Option | None:
-        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(self.options):
-            return self.options[int(text) - 1]
-        folded = text.casefold()
-        return next((o for o in self.options if o.label.casefold() == folded), None)
+        if text.isascii() and text.isdigit():
+            position = int(text) if len(text) < 6 else 0
+            return self.options[position - 1] if 1 <= position <= len(self.options) else None
+        return pick_label(self.options, text)
 
     def show(self, replies: list[Reply]) -> None:
         for reply in replies:

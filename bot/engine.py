@@ -67,6 +67,7 @@ class Engine:
         idle_expiry: timedelta = IDLE_EXPIRY,
         help: Callable[[Translator], str] | None = None,
         command_prefix: str = "/",
+        command: Callable[[str], str] | None = None,
     ) -> None:
         self.services = services
         self.store = ConversationStore(services.db)
@@ -76,6 +77,8 @@ class Engine:
         self.help = help or help_text
         self.command_prefix = command_prefix
         """How a command is typed on the platform: "/" then the name, or "/plans " in Slack."""
+        self.command = command or (lambda name: f"{command_prefix}{name}")
+        """How the command a flow names is typed there ("/plans details" for "subscription")."""
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one update; the loser of a race with another process is shown where the
@@ -138,6 +141,7 @@ class Engine:
             chat=(update.incoming.platform, update.incoming.chat),
             conversation_key=key or f"new:{secrets.token_hex(8)}",
             memo=update.memo,
+            command=self.command,
         )
 
     async def _dispatch(self, update: _Update) -> list[Reply]:

@@ -14,6 +14,11 @@ from core.services.context import Context
 BACK, CANCEL, HELP = "back", "cancel", "help"
 
 
+def slash(name: str) -> str:
+    """How most platforms type a command: /name."""
+    return f"/{name}"
+
+
 @dataclass
 class Turn:
     """What a step sees: who, which workspace, the answers so far, and how to speak."""
@@ -27,6 +32,8 @@ class Turn:
     chat: tuple[str, str]
     conversation_key: str
     memo: dict[str, Any] = field(default_factory=dict)
+    command: Callable[[str], str] = slash
+    """How a person types the command `name` on this platform ("/plans details" in Slack)."""
 
     def nav(self, *, back: bool = True) -> tuple[Option, ...]:
         """The Back and Cancel buttons every step offers."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.flow import slash
 from bot.i18n import Translator
 from bot.render import accounts
 from core.catalog import Catalog
@@ -14,7 +17,10 @@ def _package(catalog: Catalog, code: object) -> str:
     return catalog.package(text).name if catalog.has_package(text) else text
 
 
-def notice_text(t: Translator, catalog: Catalog, notice: Notice) -> str:
+def notice_text(
+    t: Translator, catalog: Catalog, notice: Notice, command: Callable[[str], str] = slash
+) -> str:
+    """`command` says how a command is typed where the notice goes ("/plans details")."""
     data = notice.data
     package = _package(catalog, data.get("package"))
     if notice.kind == "payment.succeeded":
@@ -30,8 +36,9 @@ def notice_text(t: Translator, catalog: Catalog, notice: Notice) -> str:
         return text
     if notice.kind == "payment.failed":
         return t(
-            "The payment for order {order} failed. You can try again with /upgrade.",
+            "The payment for order {order} failed. You can try again with {command}.",
             order=data.get("order"),
+            command=command("upgrade"),
         )
     if notice.kind == "payment.needs_support":
         return t(
@@ -44,7 +51,7 @@ def notice_text(t: Translator, catalog: Catalog, notice: Notice) -> str:
             "The renewal of {package} could not be charged to the saved payment method. "
             "Pay it within the grace period: {link}",
             package=package,
-            link=data.get("link") or "/subscription",
+            link=data.get("link") or command("subscription"),
         )
     if notice.kind == "renewal.due" and data.get("link"):
         return t(
@@ -65,4 +72,7 @@ def notice_text(t: Translator, catalog: Catalog, notice: Notice) -> str:
         return t("{package} has ended as you asked.", package=package)
     if notice.kind == "subscription.suspended":
         return t("{package} was suspended: the renewal was not paid in time.", package=package)
-    return t("Something changed in your subscriptions. Send /subscription for the details.")
+    return t(
+        "Something changed in your subscriptions. Send {command} for the details.",
+        command=command("subscription"),
+    )

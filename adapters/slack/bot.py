@@ -108,9 +108,10 @@ class SlackBot:
             support_staff=support_staff,
             help=lambda t: texts.help_text(t, self.command),
             command_prefix=f"{self.command} ",
+            command=self.typed_command,
         )
         self.people = People(ctx, role_ttl)
-        self.delivery = Delivery(ctx, app.client, installations)
+        self.delivery = Delivery(ctx, app.client, installations, self.typed_command)
         self._tasks: set[asyncio.Task[None]] = set()
         app.command(self.command)(self._after_ack(self._on_command))
         app.action(re.compile(f"^{TAP_ACTION}"))(self._after_ack(self._on_tap))
@@ -123,6 +124,10 @@ class SlackBot:
         if installations is not None:
             app.enable_token_revocation_listeners()  # an uninstall deletes the bot token
         app.error(self._on_error)
+
+    def typed_command(self, name: str) -> str:
+        """A command a flow names, as Slack users type it: a subcommand of the app's own."""
+        return texts.typed_command(self.command, name)
 
     async def open(self) -> None:
         """One pooled HTTP session for every Web API call and response_url post, instead of

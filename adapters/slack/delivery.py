@@ -5,6 +5,7 @@ posted to each person with their workspace's bot token."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -17,6 +18,7 @@ from adapters.repeat import repeat
 from adapters.slack.payloads import Where
 from adapters.slack.people import PLATFORM
 from adapters.slack.render import Block, Outbound, mrkdwn_escape
+from bot.flow import slash
 from bot.i18n import Translator
 from bot.notices import notice_text
 from core.services.context import Context
@@ -36,10 +38,13 @@ class Delivery:
         ctx: Context,
         client: AsyncWebClient,
         installations: AsyncInstallationStore | None = None,
+        command: Callable[[str], str] = slash,
     ) -> None:
         self.ctx = ctx
         self.client = client
         self.installations = installations
+        self.command = command
+        """How a command named in a notice is typed in Slack ("/plans details")."""
 
     async def deliver(self, client: AsyncWebClient, where: Where, messages: list[Outbound]) -> None:
         """Home: publish the view. Otherwise the first message replaces the one tapped (in
@@ -135,7 +140,7 @@ class Delivery:
                 continue
             user = notice.chat_id.rpartition(":")[2]
             t = Translator(item.locale or "en", item.timezone)
-            text = mrkdwn_escape(notice_text(t, self.ctx.catalog, notice))
+            text = mrkdwn_escape(notice_text(t, self.ctx.catalog, notice, self.command))
             client = await self.client_for(notice.workspace_id)
             if client is None:
                 log.warning(

@@ -76,3 +76,13 @@ def help_text(t: Translator, command: str) -> str:
 
 def add_admin_hint(command: str) -> str:
     return f"{command} admins add @name"
+
+
+SUBCOMMANDS = {"subscription": "details", "plans": ""}
+"""The flows' command names that Slack users type otherwise after the slash command."""
+
+
+def typed_command(command: str, name: str) -> str:
+    """ "/plans details" for the flows' "subscription", "/plans upgrade" for "upgrade"."""
+    sub = SUBCOMMANDS.get(name, name)
+    return f"{command} {sub}" if sub else command

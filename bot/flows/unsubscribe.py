@@ -158,7 +158,16 @@ async def begin_withdraw(turn: Turn) -> Move:
     wanted = argument_id(turn)
     views = [v for v in views if wanted is None or v.id == wanted]
     if len(views) != 1:
-        return Done((Text(turn.t("Choose the change to withdraw from /subscription.")),))
+        return Done(
+            (
+                Text(
+                    turn.t(
+                        "Choose the change to withdraw from {command}.",
+                        command=turn.command("subscription"),
+                    )
+                ),
+            )
+        )
     await withdraw_scheduled_change(turn.services, turn.actor, workspace_of(turn), views[0].id)
     return Done(
         (Text(turn.t("The scheduled change of {name} was withdrawn.", name=views[0].package.name)),)

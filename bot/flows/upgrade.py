@@ -273,9 +273,10 @@ async def answer_review(turn: Turn, answer: str) -> Move:
                 Text(
                     t(
                         "Scheduled: {terms} from {date}. You can withdraw it until then "
-                        "from /subscription.",
+                        "from {command}.",
                         terms=terms_text(t, turn.services.catalog, quote.terms),
                         date=t.when(quote.period_start),
+                        command=turn.command("subscription"),
                     )
                 ),
             )
@@ -334,8 +335,9 @@ def _outcome(turn: Turn, placed: PlacedOrder) -> tuple[Reply, ...]:
         return (
             Text(
                 t(
-                    "Order {reference} can no longer be paid; start again with /upgrade.",
+                    "Order {reference} can no longer be paid; start again with {command}.",
                     reference=placed.reference,
+                    command=turn.command("upgrade"),
                 )
             ),
         )
