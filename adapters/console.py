@@ -84,6 +84,21 @@ class ConsoleChat:
             return replace(base, tap=Tap(picked.value, self.version))
         return replace(base, text=text)
 
+    def _out_of_range(self, text: str) -> bool:
+        """A number typed at a numbered menu that names no position: said here, since a
+        number there is a position and never reaches an option as text."""
+        if not (self.options and text.isascii() and text.isdigit()):
+            return False
+        if 1 <= (int(text) if len(text) < 6 else 0) <= len(self.options):
+            return False
+        t = Translator(self.language)
+        refusal = t(
+            "Type a number from 1 to {count}, or an option's label.", count=len(self.options)
+        )
+        print("\n".join([refusal, *_numbered(self.options)]), file=self.out)
+        self.out.flush()
+        return True
+
     def _pick(self, text: str) -> Option | None:
         if text.isascii() and text.isdigit():
             position = int(text) if len(text) < 6 else 0
@@ -100,6 +115,8 @@ class ConsoleChat:
 
     async def step(self, line: str) -> None:
         if not line.strip():
+            return
+        if self._out_of_range(line.strip()):
             return
         self.show(await self.engine.handle(self.incoming(line)))
         await self.deliver_notices()

@@ -29,7 +29,8 @@ log = logging.getLogger("planbot.stripe")
 
 
 def provider_error(exc: stripe.StripeError) -> PaymentProviderError:
-    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
+    unavailable = (exc.http_status or 0) >= 500  # Stripe itself failed: worth a retry
+    if unavailable or isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
         return PaymentProviderError(PROVIDER_UNAVAILABLE)
     detail = exc.user_message or str(exc) or type(exc).__name__
     return PaymentProviderError(PROVIDER_REFUSED, detail=detail)

@@ -52,7 +52,8 @@ async def begin(turn: Turn) -> Move:
     if wanted is not None and any(v.id == wanted for v in views):
         turn.data["subscription"] = wanted
         return Go("package")
-    if not views:
+    if not any(_active(v) for v in views):
+        # Nothing paid to change: buying from a Try is a new purchase of the package (P7).
         return Go("package")
     return Go("subscription")
 

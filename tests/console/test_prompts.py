@@ -53,6 +53,8 @@ async def test_a_prompt_refuses_an_answer_it_does_not_offer(
     await chat.say(*lines)
     before = await state(services)
     text = await chat.say(answer)
+    if answer.isdigit():  # a number at a numbered menu is a position, and this names none
+        message = "Type a number from 1 to"
     assert message in text
     assert await state(services) == before
 

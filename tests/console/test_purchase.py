@@ -40,7 +40,7 @@ async def test_a_new_customer_buys_pays_adds_accounts_upgrades_and_unsubscribes(
     assert "Your trial of Contact Center 2 has started: 10 accounts" in text
     assert (await subscriptions(services))["cc2"].state == "trial"
 
-    text = await chat.say("/upgrade", "1", "2", "12 months (-15%): $255.00 per account", "100")
+    text = await chat.say("/upgrade", "2", "12 months (-15%): $255.00 per account", "100")
     assert "Price per account: $255.00" in text
     assert "Quantity: 100 accounts" in text
     assert "Total: $25,500.00" in text

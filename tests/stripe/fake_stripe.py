@@ -93,6 +93,11 @@ class FakeStripe:
         self.events: list[dict[str, Any]] = []
         self.webhook: httpx.AsyncClient | None = None
         self.secret = WEBHOOK_SECRET
+        self.outages: dict[str, int] = {}
+        """Path -> how many more requests to it are answered 503 before they run (nothing is
+        done or remembered for them, as when Stripe is briefly unavailable)."""
+        self.unavailable: list[tuple[str, str | None]] = []
+        """Each request an outage answered: path and idempotency key."""
 
     # --- HTTP ---------------------------------------------------------------------------
 
@@ -107,12 +112,19 @@ class FakeStripe:
                 {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}},
                 401,
             )
+        path = "/" + request.path_params["path"]
+        if self.outages.get(path, 0) > 0:
+            self.outages[path] -= 1
+            self.unavailable.append((path, request.headers.get("idempotency-key")))
+            return JSONResponse(
+                {"error": {"type": "api_error", "message": "Stripe is temporarily unavailable"}},
+                503,
+            )
         body = (await request.body()).decode()
         pairs = parse_qsl(
             body if request.method == "POST" else request.url.query, keep_blank_values=True
         )
         params = parse_form(pairs)
-        path = "/" + request.path_params["path"]
         key = request.headers.get("idempotency-key")
         self.requests.append((request.method, path, params, key))
         fingerprint = json.dumps([request.method, path, sorted(pairs)])
