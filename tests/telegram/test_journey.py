@@ -44,7 +44,6 @@ async def test_a_new_user_creates_a_workspace_buys_and_is_told_of_the_payment(
     assert "Your trial of Contact Center 2 has started" in text
 
     await tg.say(OWNER, "/upgrade")
-    await tg.tap(OWNER, "Contact Center 2, 10 accounts (Try)")
     text = await tg.tap(OWNER, "Contact Center 2")
     await tg.tap(OWNER, "12 months (-15%): $255.00 per account")
     text = await tg.say(OWNER, "100")
