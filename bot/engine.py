@@ -6,6 +6,8 @@ commit of its own with an optimistic version check, and the replies leave after 
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,6 +21,8 @@ from core.access import Actor
 from core.errors import DomainError
 from core.services.context import Context, remember_role, roles_known
 from core.services.conversations import ConversationState, ConversationStore, StaleConversation
+
+log = logging.getLogger("planbot.engine")
 
 IDLE_EXPIRY = timedelta(minutes=30)
 COMMAND_FLOWS = {
@@ -82,15 +86,45 @@ class Engine:
 
     async def handle(self, incoming: Incoming) -> list[Reply]:
         """Answer one update; the loser of a race with another process is shown where the
-        conversation now is."""
-        with roles_known():
-            update = await self._load(incoming)
-            replies = await self._dispatch(update)
-            try:
-                await self._save_conversation(update)
-            except StaleConversation:
-                return await self._lost_race(incoming)
+        conversation now is, and a failure is an apology, never an escaped exception."""
+        where: dict[str, str | None] = {"flow": None, "step": None}
+        try:
+            with roles_known():
+                update = await self._load(incoming)
+                where.update(flow=update.state.flow, step=update.state.step)
+                replies = await self._dispatch(update)
+                try:
+                    await self._save_conversation(update)
+                except StaleConversation:
+                    return await self._lost_race(incoming)
+        except Exception:
+            log.exception(
+                "a chat step failed: %s chat %s user %s, flow %s step %s, %s",
+                incoming.platform,
+                incoming.chat,
+                incoming.user,
+                where["flow"],
+                where["step"],
+                _kind(incoming),
+            )
+            return await self._failed(incoming)
         return [_stamped(reply, update.state.version) for reply in replies]
+
+    async def _failed(self, incoming: Incoming) -> list[Reply]:
+        """Sorry, and the question the conversation (unchanged) is still waiting on."""
+        t = Translator(language_of(incoming.locale))
+        apology: list[Reply] = [
+            Text(t("Sorry, something went wrong on my side. Please try again."))
+        ]
+        with contextlib.suppress(Exception):  # the failure was logged; this is best effort
+            with roles_known():
+                update = await self._load(incoming)
+                apology = [
+                    Text(update.t("Sorry, something went wrong on my side. Please try again."))
+                ]
+                current = await self._current(update)
+            return [_stamped(reply, update.state.version) for reply in [*apology, *current]]
+        return apology
 
     async def _save_conversation(self, update: _Update) -> None:
         """The update's one commit of the conversation (none when nothing moved)."""
@@ -333,6 +367,15 @@ class Engine:
             Option(t("Unsubscribe"), "cmd:unsubscribe"),
         )
         return [Choices(t("What would you like to do?"), options, update.state.version)]
+
+
+def _kind(incoming: Incoming) -> str:
+    """What the update was, for the log: never the text itself (it may be anything)."""
+    if incoming.command is not None:
+        return f"command /{incoming.command[:40]}"
+    if incoming.tap is not None:
+        return f"tap {incoming.tap.value[:60]!r}"
+    return f"text of {len(incoming.text or '')} characters"
 
 
 def _options(replies: list[Reply]) -> tuple[Option, ...]:
