@@ -92,6 +92,8 @@ class Engine:
             with roles_known():
                 update = await self._load(incoming)
                 where.update(flow=update.state.flow, step=update.state.step)
+                if _repeated(incoming, update.loaded):
+                    return []  # the platform sent this update again: it was answered
                 replies = await self._dispatch(update)
                 try:
                     await self._save_conversation(update)
@@ -130,10 +132,15 @@ class Engine:
         """The update's one commit of the conversation (none when nothing moved)."""
         if update.state.id is not None and update.state.same_as(update.loaded):
             return
+        update.state.last_update = update.incoming.update_id
         update.state = await self.store.save(update.state)
 
     async def _lost_race(self, incoming: Incoming) -> list[Reply]:
+        """Another process saved first: a copy of this very update is answered by it; after
+        another update, the current question is asked again."""
         update = await self._load(incoming)
+        if _repeated(incoming, update.loaded):
+            return []
         replies = [
             Text(update.t("That was already handled; here is where you are now.")),
             *await self._current(update),
@@ -367,6 +374,17 @@ class Engine:
             Option(t("Unsubscribe"), "cmd:unsubscribe"),
         )
         return [Choices(t("What would you like to do?"), options, update.state.version)]
+
+
+def _repeated(incoming: Incoming, state: ConversationState) -> bool:
+    """This update, or an older one, already moved the conversation (platforms whose update
+    ids grow, as Telegram's do, compare as numbers)."""
+    seen, this = state.last_update, incoming.update_id
+    if seen is None or this is None:
+        return False
+    if seen.isascii() and seen.isdigit() and this.isascii() and this.isdigit():
+        return int(this) <= int(seen)
+    return this == seen
 
 
 def _kind(incoming: Incoming) -> str:

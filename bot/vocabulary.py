@@ -29,6 +29,8 @@ class Incoming:
     display_name: str | None = None
     workspace_id: int | None = None
     """Set by adapters that already know the workspace; it wins over `workspace`."""
+    update_id: str | None = None
+    """The platform's id of this update, where it has one: a repeat of it is answered quietly."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -292,6 +292,8 @@ class Conversation(Base):
     history: Mapped[list[str]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime]
+    last_update: Mapped[str | None] = mapped_column(String(64))
+    """The platform's id of the last update that moved the conversation (repeats are quiet)."""
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it once)
 

@@ -136,6 +136,7 @@ class TelegramBot:
             locale=user.language_code or "en",
             display_name=user.full_name,
             workspace_id=await current_workspace(self.ctx, actor),
+            update_id=str(update.update_id),
         )
         query = update.callback_query
         if query is not None:

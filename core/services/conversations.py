@@ -41,6 +41,8 @@ class ConversationState:
     history: list[str] = field(default_factory=list)
     version: int = 0
     id: int | None = None
+    last_update: str | None = None
+    """The platform's id of the update that produced this state, if the platform gives one."""
 
     def copy(self) -> ConversationState:
         return replace(self, data=dict(self.data), history=list(self.history))
@@ -80,6 +82,7 @@ _COLUMNS = (
     Conversation.data,
     Conversation.history,
     Conversation.version,
+    Conversation.last_update,
 )
 # Built once: composing the statement and its cache key anew cost more than running it.
 _LOAD = (
@@ -112,6 +115,7 @@ _SAVE = (
         history=bindparam("new_history"),
         updated_at=bindparam("new_updated_at"),
         version=bindparam("new_version"),
+        last_update=bindparam("new_last_update"),
     )
 )
 
@@ -130,6 +134,7 @@ def _state(row: Any) -> ConversationState:
         history=list(row.history or []),
         version=row.version,
         id=row.id,
+        last_update=row.last_update,
     )
 
 
@@ -180,6 +185,7 @@ class ConversationStore:
             "history": saved.history,
             "updated_at": saved.updated_at,
             "version": saved.version,
+            "last_update": saved.last_update,
         }
         async with self.db.connection(write=True) as connection:
             if state.id is None:

@@ -227,8 +227,10 @@ async def test_upgrade_builds_the_slack_tables_as_slack_sdk_does_and_downgrade_r
     assert before["tables"] == PLANBOT_TABLES | {"alembic_version"}
     assert before["version"] == "0004"
     # Only what later migrations add to planbot's own tables (0006: the sweep's indexes,
-    # 0007: the workspace a member chose, 0008: who granted a role).
+    # 0007: the workspace a member chose, 0008: who granted a role, 0009: a conversation's
+    # last update).
     assert sorted(_described(d) for d in before["differences"]) == [
+        ("add_column", "conversations.last_update"),
         ("add_column", "members.active_at"),
         ("add_column", "members.granted_by"),
         ("add_index", "ix_orders_subscription"),
