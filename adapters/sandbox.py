@@ -15,9 +15,11 @@ from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import select
 
+from core import order_lifecycle
 from core.clock import format_iso
 from core.errors import NotFound
 from core.model import Order, OrderKind, OrderStatus, Payment, Workspace
+from core.order_lifecycle import NotPayable
 from core.ports import Checkout, CheckoutRequest
 from core.services.context import Context
 from core.services.payments import apply_payment, record_payment_failure
@@ -144,7 +146,7 @@ class CheckoutView:
     reference: str
     workspace_name: str
     locale: str
-    kind: str
+    kind: OrderKind
     package: str
     package_name: str
     cycle_months: int
@@ -159,7 +161,7 @@ class CheckoutView:
     due_now: int
     period_start: datetime
     period_end: datetime
-    status: str
+    status: OrderStatus
     close_reason: str | None
     closed_at: datetime | None
     expires_at: datetime
@@ -170,10 +172,10 @@ class CheckoutView:
         return self.refusal is None
 
     @property
-    def shown_status(self) -> str:
+    def shown_status(self) -> OrderStatus:
         """The status a payer sees: a pending order past its expiry shows as expired."""
-        if self.status == OrderStatus.PENDING.value and self.refusal is not None:
-            return OrderStatus.EXPIRED.value
+        if self.status == OrderStatus.PENDING and self.refusal is not None:
+            return OrderStatus.EXPIRED
         return self.status
 
 
@@ -183,21 +185,27 @@ def payment_id(reference: str) -> str:
 
 
 def _refusal(order: Order, now: datetime) -> str | None:
-    """Why the order cannot be paid from the sandbox now (None: it can)."""
-    status = order.status
-    if status == OrderStatus.PAID.value:
-        return f"it was paid on {format_iso(order.closed_at or order.created_at)}"
-    if status == OrderStatus.EXPIRED.value:
-        return f"it expired ({order.close_reason or 'its payment link lapsed'})"
-    if status == OrderStatus.CANCELLED.value:
-        return f"it was cancelled ({order.close_reason or 'cancelled'})"
-    if status == OrderStatus.FAILED.value:
-        return f"its payment failed ({order.close_reason or 'payment failed'}); place a new order"
-    if status != OrderStatus.PENDING.value:
-        return f"it is {status}"
-    if order.expires_at <= now:
+    """Why the order cannot be paid from the sandbox now (None: it can), in the payer's words."""
+    refused = order_lifecycle.payable(order, now)
+    if refused is None:
+        return None
+    if refused is NotPayable.EXPIRED:
         return f"its payment link expired at {format_iso(order.expires_at)}"
-    return None
+    return _closed(order)
+
+
+def _closed(order: Order) -> str:
+    """A closed order's refusal names how it closed, so the payer knows what to do next."""
+    status = order.status
+    if status == OrderStatus.PAID:
+        return f"it was paid on {format_iso(order.closed_at or order.created_at)}"
+    if status == OrderStatus.EXPIRED:
+        return f"it expired ({order.close_reason or 'its payment link lapsed'})"
+    if status == OrderStatus.CANCELLED:
+        return f"it was cancelled ({order.close_reason or 'cancelled'})"
+    if status == OrderStatus.FAILED:
+        return f"its payment failed ({order.close_reason or 'payment failed'}); place a new order"
+    return f"it is {status}"
 
 
 async def _find(ctx: Context, reference: str) -> tuple[Order, Workspace, Payment | None] | None:
@@ -326,7 +334,7 @@ async def complete_sandbox_payment(ctx: Context, reference: str, fail: bool) -> 
 
 async def _fail(ctx: Context, order: Order, refusal: str | None) -> SandboxResult:
     reference = order.reference
-    if order.status == OrderStatus.FAILED.value:
+    if order.status == OrderStatus.FAILED:
         return SandboxResult(
             Outcome.ALREADY_FAILED,
             reference,
@@ -346,7 +354,7 @@ async def _fail(ctx: Context, order: Order, refusal: str | None) -> SandboxResul
             reference,
             f"order {reference} cannot be failed: it is no longer waiting for payment",
         )
-    if order.kind == OrderKind.RENEWAL.value:
+    if order.kind == OrderKind.RENEWAL:
         return SandboxResult(
             Outcome.FAILED,
             reference,

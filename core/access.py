@@ -46,7 +46,7 @@ class Actor:
         return self.platform in ("system", "payment provider")
 
 
-_BILLING_ADMIN = {Role.OWNER.value, Role.ADMIN.value}
+_BILLING_ADMIN = {Role.OWNER, Role.ADMIN}
 
 _REFUSALS = {
     Action.VIEW_DETAILS: N_(
