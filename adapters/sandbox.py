@@ -13,14 +13,15 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import quote, unquote, urlsplit
 
-from sqlalchemy import select
-
+from core import order_lifecycle
 from core.clock import format_iso
 from core.errors import NotFound
-from core.model import Order, OrderKind, OrderStatus, Payment, Workspace
+from core.order_lifecycle import NotPayable
 from core.ports import Checkout, CheckoutRequest
 from core.services.context import Context
 from core.services.payments import apply_payment, record_payment_failure
+from core.services.provider_orders import ProviderOrder, ReceivedPayment, provider_order
+from core.states import OrderKind, OrderStatus
 
 PROVIDER = "sandbox"
 CHECKOUT_PATH = "/sandbox/checkout/"
@@ -144,7 +145,7 @@ class CheckoutView:
     reference: str
     workspace_name: str
     locale: str
-    kind: str
+    kind: OrderKind
     package: str
     package_name: str
     cycle_months: int
@@ -159,7 +160,7 @@ class CheckoutView:
     due_now: int
     period_start: datetime
     period_end: datetime
-    status: str
+    status: OrderStatus
     close_reason: str | None
     closed_at: datetime | None
     expires_at: datetime
@@ -170,10 +171,10 @@ class CheckoutView:
         return self.refusal is None
 
     @property
-    def shown_status(self) -> str:
+    def shown_status(self) -> OrderStatus:
         """The status a payer sees: a pending order past its expiry shows as expired."""
-        if self.status == OrderStatus.PENDING.value and self.refusal is not None:
-            return OrderStatus.EXPIRED.value
+        if self.status == OrderStatus.PENDING and self.refusal is not None:
+            return OrderStatus.EXPIRED
         return self.status
 
 
@@ -182,44 +183,37 @@ def payment_id(reference: str) -> str:
     return f"{PROVIDER}-{reference}"
 
 
-def _refusal(order: Order, now: datetime) -> str | None:
-    """Why the order cannot be paid from the sandbox now (None: it can)."""
-    status = order.status
-    if status == OrderStatus.PAID.value:
-        return f"it was paid on {format_iso(order.closed_at or order.created_at)}"
-    if status == OrderStatus.EXPIRED.value:
-        return f"it expired ({order.close_reason or 'its payment link lapsed'})"
-    if status == OrderStatus.CANCELLED.value:
-        return f"it was cancelled ({order.close_reason or 'cancelled'})"
-    if status == OrderStatus.FAILED.value:
-        return f"its payment failed ({order.close_reason or 'payment failed'}); place a new order"
-    if status != OrderStatus.PENDING.value:
-        return f"it is {status}"
-    if order.expires_at <= now:
+def _refusal(order: ProviderOrder, now: datetime) -> str | None:
+    """Why the order cannot be paid from the sandbox now (None: it can), in the payer's words."""
+    refused = order_lifecycle.payable(order, now)
+    if refused is None:
+        return None
+    if refused is NotPayable.EXPIRED:
         return f"its payment link expired at {format_iso(order.expires_at)}"
-    return None
+    return _closed(order)
 
 
-async def _find(ctx: Context, reference: str) -> tuple[Order, Workspace, Payment | None] | None:
-    """The sandbox order, its workspace and the sandbox payment already received for it."""
+def _closed(order: ProviderOrder) -> str:
+    """A closed order's refusal names how it closed, so the payer knows what to do next."""
+    status = order.status
+    if status == OrderStatus.PAID:
+        return f"it was paid on {format_iso(order.closed_at or order.created_at)}"
+    if status == OrderStatus.EXPIRED:
+        return f"it expired ({order.close_reason or 'its payment link lapsed'})"
+    if status == OrderStatus.CANCELLED:
+        return f"it was cancelled ({order.close_reason or 'cancelled'})"
+    if status == OrderStatus.FAILED:
+        return f"its payment failed ({order.close_reason or 'payment failed'}); place a new order"
+    return f"it is {status}"
+
+
+async def _find(
+    ctx: Context, reference: str
+) -> tuple[ProviderOrder, ReceivedPayment | None] | None:
+    """The sandbox order, with the sandbox payment already received for it."""
     if not is_reference(reference):
         return None
-    async with ctx.db.unit_of_work() as session:
-        row = (
-            await session.execute(
-                select(Order, Workspace)
-                .join(Workspace, Workspace.id == Order.workspace_id)
-                .where(Order.reference == reference, Order.provider == PROVIDER)
-            )
-        ).first()
-        if row is None:
-            return None
-        seen = await session.scalar(
-            select(Payment).where(
-                Payment.provider == PROVIDER, Payment.provider_payment_id == payment_id(reference)
-            )
-        )
-        return row[0], row[1], seen
+    return await provider_order(ctx, PROVIDER, reference, payment_id(reference))
 
 
 async def load_checkout(ctx: Context, reference: str) -> CheckoutView | None:
@@ -227,7 +221,7 @@ async def load_checkout(ctx: Context, reference: str) -> CheckoutView | None:
     found = await _find(ctx, reference)
     if found is None:
         return None
-    order, workspace, _ = found
+    order, _ = found
     package_name = (
         ctx.catalog.package(order.package).name
         if ctx.catalog.has_package(order.package)
@@ -235,8 +229,8 @@ async def load_checkout(ctx: Context, reference: str) -> CheckoutView | None:
     )
     return CheckoutView(
         reference=order.reference,
-        workspace_name=workspace.name,
-        locale=workspace.locale or "en",
+        workspace_name=order.workspace_name,
+        locale=order.workspace_locale or "en",
         kind=order.kind,
         package=order.package,
         package_name=package_name,
@@ -267,7 +261,7 @@ async def complete_sandbox_payment(ctx: Context, reference: str, fail: bool) -> 
         return SandboxResult(
             Outcome.UNKNOWN_ORDER, reference, f"there is no sandbox order {reference!r}"
         )
-    order, _, seen = found
+    order, seen = found
     try:
         if seen is not None and not fail:
             # The sandbox pays an order once: this click repeats it, and the payment path
@@ -324,9 +318,9 @@ async def complete_sandbox_payment(ctx: Context, reference: str, fail: bool) -> 
     )
 
 
-async def _fail(ctx: Context, order: Order, refusal: str | None) -> SandboxResult:
+async def _fail(ctx: Context, order: ProviderOrder, refusal: str | None) -> SandboxResult:
     reference = order.reference
-    if order.status == OrderStatus.FAILED.value:
+    if order.status == OrderStatus.FAILED:
         return SandboxResult(
             Outcome.ALREADY_FAILED,
             reference,
@@ -346,7 +340,7 @@ async def _fail(ctx: Context, order: Order, refusal: str | None) -> SandboxResul
             reference,
             f"order {reference} cannot be failed: it is no longer waiting for payment",
         )
-    if order.kind == OrderKind.RENEWAL.value:
+    if order.kind == OrderKind.RENEWAL:
         return SandboxResult(
             Outcome.FAILED,
             reference,

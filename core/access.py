@@ -46,7 +46,7 @@ class Actor:
         return self.platform in ("system", "payment provider")
 
 
-_BILLING_ADMIN = {Role.OWNER.value, Role.ADMIN.value}
+_BILLING_ADMIN = {Role.OWNER, Role.ADMIN}
 
 _REFUSALS = {
     Action.VIEW_DETAILS: N_(
@@ -80,7 +80,7 @@ def synced_role(role: str | None, granted: bool, platform_admin: bool) -> Role |
     planbot survives, and one the platform no longer gives falls back to member."""
     if platform_admin:
         return None if is_billing_admin(role) else Role.ADMIN
-    if role is None or (role == Role.ADMIN.value and not granted):
+    if role is None or (role == Role.ADMIN and not granted):
         return Role.MEMBER
     return None
 

@@ -27,8 +27,8 @@ class SubscriptionRow:
     package: str
     quantity: int
     cycle_months: int
-    state: str
-    inactive_reason: str | None
+    state: SubscriptionState
+    inactive_reason: InactiveReason | None
     trial_ends_at: datetime | None
     period_start: datetime | None
     period_end: datetime | None
@@ -60,8 +60,8 @@ class SubscriptionFields(Protocol):
     package: str
     quantity: int
     cycle_months: int
-    state: str
-    inactive_reason: str | None
+    state: SubscriptionState
+    inactive_reason: InactiveReason | None
     trial_ends_at: datetime | None
     period_start: datetime | None
     period_end: datetime | None
@@ -107,13 +107,13 @@ class Note:
 
 def status(sub: SubscriptionFields) -> Status:
     return {
-        SubscriptionState.TRIAL.value: Status.TRY,
-        SubscriptionState.ACTIVE.value: Status.ACTIVE,
+        SubscriptionState.TRIAL: Status.TRY,
+        SubscriptionState.ACTIVE: Status.ACTIVE,
     }.get(sub.state, Status.INACTIVE)
 
 
 def notes(sub: SubscriptionFields) -> list[Note]:
-    if sub.state != SubscriptionState.ACTIVE.value or sub.period_end is None:
+    if sub.state != SubscriptionState.ACTIVE or sub.period_end is None:
         return []
     found: list[Note] = []
     if sub.grace_until is not None:
@@ -127,16 +127,16 @@ def notes(sub: SubscriptionFields) -> list[Note]:
 
 def next_payment_at(sub: SubscriptionFields) -> datetime | None:
     """Trial end for Try, period end for Active (none once it is set to end), else none."""
-    if sub.state == SubscriptionState.TRIAL.value:
+    if sub.state == SubscriptionState.TRIAL:
         return sub.trial_ends_at
-    if sub.state == SubscriptionState.ACTIVE.value and not sub.cancel_at_period_end:
+    if sub.state == SubscriptionState.ACTIVE and not sub.cancel_at_period_end:
         return sub.period_end
     return None
 
 
 def running_period(sub: SubscriptionFields, at: datetime) -> RunningPeriod | None:
     """The paid period in progress at `at`, or None (Try, Inactive, or overdue in grace)."""
-    if sub.state != SubscriptionState.ACTIVE.value:
+    if sub.state != SubscriptionState.ACTIVE:
         return None
     if sub.period_start is None or sub.period_end is None or sub.anchor_at is None:
         return None
@@ -177,9 +177,9 @@ def snapshot(sub: SubscriptionFields) -> dict[str, Any]:
 
 def refresh_due_at(sub: SubscriptionFields) -> None:
     """When the sweep must next look at this subscription."""
-    if sub.state == SubscriptionState.TRIAL.value:
+    if sub.state == SubscriptionState.TRIAL:
         sub.due_at = sub.trial_ends_at
-    elif sub.state == SubscriptionState.ACTIVE.value:
+    elif sub.state == SubscriptionState.ACTIVE:
         sub.due_at = sub.grace_until or sub.period_end
     else:
         sub.due_at = None
@@ -194,7 +194,7 @@ def _clear_pending_changes(sub: SubscriptionFields) -> None:
 
 
 def start_trial(sub: SubscriptionFields, quantity: int, at: datetime, days: int) -> None:
-    sub.state = SubscriptionState.TRIAL.value
+    sub.state = SubscriptionState.TRIAL
     sub.inactive_reason = None
     sub.quantity = quantity
     sub.trial_ends_at = at + timedelta(days=days)
@@ -207,7 +207,7 @@ def start_paid_period(sub: SubscriptionFields, terms: Terms, paid_at: datetime) 
     sub.package = terms.package
     sub.cycle_months = terms.cycle_months
     sub.quantity = terms.quantity
-    sub.state = SubscriptionState.ACTIVE.value
+    sub.state = SubscriptionState.ACTIVE
     sub.inactive_reason = None
     sub.trial_ends_at = None
     sub.period_start = paid_at
@@ -251,8 +251,8 @@ def mark_overdue(sub: SubscriptionFields, grace_days: int) -> None:
 
 
 def deactivate(sub: SubscriptionFields, reason: InactiveReason) -> None:
-    sub.state = SubscriptionState.INACTIVE.value
-    sub.inactive_reason = reason.value
+    sub.state = SubscriptionState.INACTIVE
+    sub.inactive_reason = reason
     _clear_pending_changes(sub)
     sub.terms_version += 1
     refresh_due_at(sub)
@@ -265,8 +265,8 @@ def new_subscription(workspace_id: int, terms: Terms, at: datetime) -> Subscript
         package=terms.package,
         quantity=terms.quantity,
         cycle_months=terms.cycle_months,
-        state=SubscriptionState.INACTIVE.value,
-        inactive_reason=InactiveReason.NEVER_PAID.value,
+        state=SubscriptionState.INACTIVE,
+        inactive_reason=InactiveReason.NEVER_PAID,
         registered_at=at,
         anchor_months=0,
         cancel_at_period_end=False,

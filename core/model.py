@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -48,6 +49,27 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumString(TypeDecorator[E]):
+    """A StrEnum stored as its value in a plain String(n): the schema stays a string column,
+    and a value outside the enum is refused before it reaches the database."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 NAMING = {
@@ -103,7 +125,7 @@ class Member(Base):
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(EnumString(Role, 16))
     display_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     active_at: Mapped[datetime | None]
@@ -128,8 +150,9 @@ class Subscription(Base):
     package: Mapped[str] = mapped_column(String(32))
     quantity: Mapped[int]
     cycle_months: Mapped[int]
-    state: Mapped[str] = mapped_column(String(16))
-    inactive_reason: Mapped[str | None] = mapped_column(String(32))
+    # Read back as a SubscriptionState; typed str while core.lifecycle still writes `.value`.
+    state: Mapped[SubscriptionState] = mapped_column(EnumString(SubscriptionState, 16))
+    inactive_reason: Mapped[InactiveReason | None] = mapped_column(EnumString(InactiveReason, 32))
     registered_at: Mapped[datetime]
     trial_ends_at: Mapped[datetime | None]
     period_start: Mapped[datetime | None]
@@ -187,8 +210,8 @@ class Order(Base):
         ForeignKey("subscriptions.id", ondelete="SET NULL")
     )
     base_version: Mapped[int | None]
-    kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[OrderKind] = mapped_column(EnumString(OrderKind, 16))
+    status: Mapped[OrderStatus] = mapped_column(EnumString(OrderStatus, 16))
     package: Mapped[str] = mapped_column(String(32))
     cycle_months: Mapped[int]
     new_quantity: Mapped[int]
@@ -233,7 +256,7 @@ class Payment(Base):
     provider_payment_id: Mapped[str] = mapped_column(String(200))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    outcome: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[PaymentOutcome] = mapped_column(EnumString(PaymentOutcome, 16))
     needs_support: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]

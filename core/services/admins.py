@@ -30,7 +30,7 @@ async def billing_admins(ctx: Context, actor: Actor, workspace_id: int) -> list[
             .where(
                 Member.workspace_id == workspace_id,
                 Member.platform == actor.platform,
-                Member.role.in_((Role.OWNER.value, Role.ADMIN.value)),
+                Member.role.in_((Role.OWNER, Role.ADMIN)),
             )
             .order_by(Member.id)
         )
@@ -47,19 +47,19 @@ async def grant_billing_admin(
         if not user_id or user_id == by.user_id:
             raise InvalidRequest("Name someone else to make a billing admin.")
         member = await find_member(session, workspace_id, Actor(by.platform, user_id))
-        if member is not None and member.role in (Role.OWNER.value, Role.ADMIN.value):
+        if member is not None and member.role in (Role.OWNER, Role.ADMIN):
             return False
         if member is None:
             member = Member(
                 workspace_id=workspace_id,
                 platform=by.platform,
                 user_id=user_id,
-                role=Role.MEMBER.value,
+                role=Role.MEMBER,
                 created_at=now,
             )
             session.add(member)
         before = {"member": f"{by.platform}:{user_id}", "role": member.role}
-        member.role, member.granted_by = Role.ADMIN.value, by.label
+        member.role, member.granted_by = Role.ADMIN, by.label
         if name and not member.display_name:
             member.display_name = name[:200]
         audit(
@@ -80,20 +80,20 @@ async def revoke_billing_admin(ctx: Context, by: Actor, workspace_id: int, user_
     async with ctx.db.unit_of_work() as session:
         await authorize(session, workspace_id, by, Action.MANAGE_ADMINS)
         member = await find_member(session, workspace_id, Actor(by.platform, user_id))
-        if member is None or member.role != Role.ADMIN.value:
+        if member is None or member.role != Role.ADMIN:
             raise Conflict("That person is not a billing admin.")
         if member.granted_by is None:
             raise Conflict(
                 "That person's role comes from the workspace's own settings: change it there."
             )
-        member.role, member.granted_by = Role.MEMBER.value, None
+        member.role, member.granted_by = Role.MEMBER, None
         audit(
             session,
             at=now,
             workspace_id=workspace_id,
             actor=by,
             action="member.revoke_admin",
-            before={"member": f"{by.platform}:{user_id}", "role": Role.ADMIN.value},
+            before={"member": f"{by.platform}:{user_id}", "role": Role.ADMIN},
             after={"member": f"{by.platform}:{user_id}", "role": member.role},
         )
 

@@ -7,18 +7,19 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import lifecycle
+from core import lifecycle, order_lifecycle
 from core.access import Actor
+from core.lifecycle import SubscriptionFields
 from core.model import (
     BalanceEntry,
     Order,
     OrderKind,
-    OrderStatus,
     Subscription,
     SubscriptionState,
     Workspace,
 )
-from core.pricing import Terms
+from core.order_lifecycle import NotPayable
+from core.order_values import Settlement, SubscriptionStep, settle
 from core.services.context import audit, get_workspace
 
 
@@ -39,9 +40,10 @@ async def stale_reason(
     session: AsyncSession, order: Order, workspace: Workspace, at: datetime
 ) -> str | None:
     """Why a paid order can no longer be applied as quoted (None: it still can)."""
-    if order.status != OrderStatus.PENDING.value:
+    refused = order_lifecycle.payable(order, at)
+    if refused is NotPayable.NOT_PENDING:
         return f"the order is {order.status}"
-    if at >= order.expires_at:
+    if refused is NotPayable.EXPIRED:
         return "the order expired before it was paid"
     if order.balance_applied > workspace.credit_balance:
         return "the credit balance the quote used has since been spent"
@@ -49,21 +51,17 @@ async def stale_reason(
     base = None
     if order.subscription_id is not None:
         base = await session.get(Subscription, order.subscription_id, with_for_update=True)
-    if order.kind == OrderKind.NEW.value:
-        if target is not None and target.state == SubscriptionState.ACTIVE.value:
+    if order.kind == OrderKind.NEW:
+        if target is not None and target.state == SubscriptionState.ACTIVE:
             return f"{order.package} became active through another order"
         return None
     if base is None or base.terms_version != order.base_version:
         return "the subscription changed after the quote"
-    if order.kind == OrderKind.RENEWAL.value and base.grace_until is None:
+    if order.kind == OrderKind.RENEWAL and base.grace_until is None:
         return "the renewal is no longer due"
-    if order.kind != OrderKind.RENEWAL.value and lifecycle.running_period(base, at) is None:
+    if order.kind != OrderKind.RENEWAL and lifecycle.running_period(base, at) is None:
         return "the period the quote was based on is no longer running"
-    if (
-        target is not None
-        and target.id != base.id
-        and target.state == SubscriptionState.ACTIVE.value
-    ):
+    if target is not None and target.id != base.id and target.state == SubscriptionState.ACTIVE:
         return f"{order.package} became active through another order"
     return None
 
@@ -113,6 +111,19 @@ async def _subscription_to_change(
     return base
 
 
+def step_subscription(sub: SubscriptionFields, settlement: Settlement, paid_at: datetime) -> None:
+    """The subscription step a settled order takes, on an ORM row or the sweep's plain row."""
+    terms = settlement.terms
+    if settlement.step is SubscriptionStep.RENEW:
+        lifecycle.renew(sub, terms)
+        return
+    assert isinstance(sub, Subscription), "only renewals are settled on plain rows"
+    if settlement.step is SubscriptionStep.ADD_ACCOUNTS:
+        lifecycle.add_accounts(sub, terms.quantity)
+    else:
+        lifecycle.start_paid_period(sub, terms, paid_at)
+
+
 async def fulfil(
     session: AsyncSession,
     order: Order,
@@ -125,35 +136,19 @@ async def fulfil(
     sub = await _subscription_to_change(session, order, paid_at)
     await session.flush()
     before = lifecycle.snapshot(sub)
-    terms = Terms(order.package, order.cycle_months, order.new_quantity)
-    if order.kind == OrderKind.ADD_ACCOUNTS.value:
-        lifecycle.add_accounts(sub, order.new_quantity)
-    elif order.kind == OrderKind.RENEWAL.value:
-        lifecycle.renew(sub, terms)
-    else:
-        lifecycle.start_paid_period(sub, terms, paid_at)
-    order.status = OrderStatus.PAID.value
+    settlement = settle(order, paid_at)
+    step_subscription(sub, settlement, paid_at)
     order.subscription_id = sub.id
-    order.closed_at = paid_at
-    move_balance(
-        session,
-        workspace,
-        -order.balance_applied,
-        "applied to order",
-        paid_at,
-        order_id=order.id,
-        payment_id=payment_id,
-    )
-    excess = order.credit - (order.total - order.proration)
-    move_balance(
-        session,
-        workspace,
-        max(0, excess),
-        "credit beyond the order total",
-        paid_at,
-        order_id=order.id,
-        payment_id=payment_id,
-    )
+    for movement in settlement.movements:
+        move_balance(
+            session,
+            workspace,
+            movement.amount,
+            movement.reason,
+            paid_at,
+            order_id=order.id,
+            payment_id=payment_id,
+        )
     audit(
         session,
         at=paid_at,

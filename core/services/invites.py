@@ -53,7 +53,7 @@ async def create_invite(
     now = ctx.clock.now()
     async with ctx.db.unit_of_work() as session:
         await get_workspace(session, workspace_id)
-        if await role_of(session, workspace_id, by) != Role.OWNER.value:
+        if await role_of(session, workspace_id, by) != Role.OWNER:
             raise NotAllowed("Only the workspace owner can invite people.")
         invite = Invite(
             code=secrets.token_urlsafe(CODE_BYTES),
@@ -116,7 +116,7 @@ async def accept_invite(ctx: Context, actor: Actor, code: str) -> Joined:
             )
         )
         before = None if existing is None else {"role": existing.role}
-        role = invite.role
+        role = Role(invite.role)
         if existing is None:
             session.add(
                 Member(
@@ -144,8 +144,8 @@ async def accept_invite(ctx: Context, actor: Actor, code: str) -> Joined:
         return Joined(workspace.id, workspace.name, role)
 
 
-def _rank(role: str) -> int:
-    return {Role.MEMBER.value: 1, Role.ADMIN.value: 2, Role.OWNER.value: 3}.get(role, 0)
+def _rank(role: Role) -> int:
+    return {Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}[role]
 
 
 async def current_workspace(ctx: Context, actor: Actor) -> int | None:
@@ -189,5 +189,5 @@ async def choose_workspace(ctx: Context, actor: Actor, workspace_id: int) -> Joi
 async def require_owner(ctx: Context, actor: Actor, workspace_id: int) -> None:
     """Refuse early (before asking anything) when `actor` cannot invite into the workspace."""
     async with ctx.db.read() as session:
-        if await role_of(session, workspace_id, actor) != Role.OWNER.value:
+        if await role_of(session, workspace_id, actor) != Role.OWNER:
             raise NotAllowed("Only the workspace owner can invite people.")

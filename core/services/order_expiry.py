@@ -7,7 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from core import order_lifecycle
 from core.model import Order, OrderKind, OrderStatus
+from core.order_lifecycle import QUOTE_LAPSED, NotPayable
 from core.services.context import Context
 from core.services.subscriptions import withdraw_links
 
@@ -16,19 +18,19 @@ async def expire_orders(ctx: Context, now: datetime, counts: Counter[str]) -> No
     """Renewals are left to the sweep's grace-period step; every other kind lapses here."""
     async with ctx.db.unit_of_work() as session:
         stmt = select(Order).where(
-            Order.status == OrderStatus.PENDING.value,
-            Order.kind != OrderKind.RENEWAL.value,
+            Order.status.in_(order_lifecycle.reached_from(OrderStatus.EXPIRED)),
+            Order.kind != OrderKind.RENEWAL,
             Order.expires_at <= now,
         )
         if ctx.db.is_postgres:
             stmt = stmt.with_for_update(skip_locked=True)
-        expired = list(await session.scalars(stmt))
+        expired = [
+            order
+            for order in await session.scalars(stmt)
+            if order_lifecycle.payable(order, now) is NotPayable.EXPIRED
+        ]
         for order in expired:
-            order.status, order.closed_at, order.close_reason = (
-                OrderStatus.EXPIRED.value,
-                now,
-                "quote validity ended",
-            )
+            order_lifecycle.move(order, OrderStatus.EXPIRED, now, QUOTE_LAPSED)
         if expired:
             counts["order.expired"] += len(expired)
     await withdraw_links(ctx, [o.provider_reference for o in expired if o.provider_reference])

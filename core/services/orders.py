@@ -13,11 +13,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import lifecycle
+from core import lifecycle, order_lifecycle
 from core.access import Action, Actor
 from core.db import after_commit
 from core.errors import PROVIDER_UNAVAILABLE, Conflict, InvalidRequest, PaymentProviderError
 from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
+from core.order_lifecycle import QUOTE_LAPSED, NotPayable, payable
+from core.order_values import order_values
 from core.ports import Checkout, CheckoutRequest, Notice
 from core.pricing import Quote, QuoteKind, RunningPeriod, Terms, check_terms, quote
 from core.services.changes import subscription_change
@@ -78,7 +80,7 @@ def _running(sub: Subscription | None, at: datetime) -> RunningPeriod | None:
     if sub is None:
         return None
     current = lifecycle.running_period(sub, at)
-    if current is None and sub.state == SubscriptionState.ACTIVE.value:
+    if current is None and sub.state is SubscriptionState.ACTIVE:
         raise Conflict("This subscription's renewal is overdue: pay it before changing it.")
     return current
 
@@ -105,7 +107,7 @@ async def _base(
         base is not None
         and target is not None
         and target.id != base.id
-        and target.state == SubscriptionState.ACTIVE.value
+        and target.state is SubscriptionState.ACTIVE
     ):
         raise Conflict(
             "This workspace already holds {package}: add accounts there instead.",
@@ -149,11 +151,12 @@ def _base_key(base: Subscription | None) -> tuple[int | None, int | None]:
 async def _cancel_older(
     session: AsyncSession, workspace_id: int, base: Subscription | None, package: str, at: datetime
 ) -> list[str]:
-    """P9: a newer order for the same subscription cancels the older pending one."""
+    """P9: a newer order for the same subscription cancels the older pending one (one that
+    already lapsed is closed as expired, which is what it is)."""
     stmt = select(Order).where(
         Order.workspace_id == workspace_id,
-        Order.status == OrderStatus.PENDING.value,
-        Order.kind != OrderKind.RENEWAL.value,
+        Order.status.in_(order_lifecycle.reached_from(OrderStatus.CANCELLED)),
+        Order.kind != OrderKind.RENEWAL,
     )
     if base is not None:
         stmt = stmt.where(Order.subscription_id == base.id)
@@ -161,9 +164,10 @@ async def _cancel_older(
         stmt = stmt.where(Order.subscription_id.is_(None), Order.package == package)
     cancelled = []
     for older in await session.scalars(stmt.with_for_update()):
-        older.status = OrderStatus.CANCELLED.value
-        older.closed_at = at
-        older.close_reason = "replaced by a newer order"
+        if order_lifecycle.payable(older, at) is NotPayable.EXPIRED:
+            order_lifecycle.move(older, OrderStatus.EXPIRED, at, QUOTE_LAPSED)
+        else:
+            order_lifecycle.move(older, OrderStatus.CANCELLED, at, "replaced by a newer order")
         if older.provider_reference:
             cancelled.append(older.provider_reference)
     return cancelled
@@ -178,35 +182,20 @@ def _order_from(
     chat: Chat | None,
     method: str | None,
 ) -> Order:
-    return Order(
+    values = order_values(
+        OrderKind(q.kind),
+        q,
         reference=new_reference(),
         idempotency_key=key,
         workspace_id=workspace_id,
-        subscription_id=None if base is None else base.id,
-        base_version=None if base is None else base.terms_version,
-        kind=q.kind.value,
-        status=OrderStatus.PENDING.value,
-        package=q.terms.package,
-        cycle_months=q.terms.cycle_months,
-        new_quantity=q.terms.quantity,
-        quantity=q.quantity,
-        currency=q.currency,
-        price_per_account=q.price_per_account,
-        total=q.total,
-        proration=q.proration,
-        credit=q.credit,
-        balance_applied=q.balance_applied,
-        due_now=q.due_now,
-        balance_after=q.balance_after,
-        period_start=q.period_start,
-        period_end=q.period_end,
-        payment_method=method,
-        chat_platform=None if chat is None else chat.platform,
-        chat_id=None if chat is None else chat.chat_id,
+        base=base,
         placed_by=actor.label,
         created_at=q.quoted_at,
         expires_at=q.valid_until,
+        chat=(None, None) if chat is None else (chat.platform, chat.chat_id),
+        payment_method=method,
     )
+    return Order(**values.columns())
 
 
 def order_quote(order: Order) -> Quote:
@@ -404,11 +393,7 @@ async def _repeat(
         if order is None:
             return None
         workspace = await get_workspace(session, order.workspace_id)
-    if (
-        order.status == OrderStatus.PENDING
-        and order.payment_link is None
-        and order.expires_at > ctx.clock.now()
-    ):
+    if order.payment_link is None and payable(order, ctx.clock.now()) is None:
         await attach_checkout(ctx, order, checkout_request(ctx, order, workspace.name))
     return _placed(order, order_quote(order))
 
@@ -469,10 +454,9 @@ async def reissue_renewal_link(ctx: Context, order_reference: str, lapsed: str) 
         order = await session.scalar(select(Order).where(Order.reference == order_reference))
         if (
             order is None
-            or order.status != OrderStatus.PENDING.value
-            or order.kind != OrderKind.RENEWAL.value
+            or order.kind is not OrderKind.RENEWAL
             or order.provider_reference != lapsed
-            or order.expires_at <= ctx.clock.now()
+            or payable(order, ctx.clock.now()) is not None
         ):
             return False
         workspace = await get_workspace(session, order.workspace_id)

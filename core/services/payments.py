@@ -9,6 +9,7 @@ from enum import Enum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import order_lifecycle
 from core.access import Actor
 from core.clock import format_iso
 from core.errors import NotFound
@@ -21,6 +22,7 @@ from core.model import (
     ProviderEvent,
     Workspace,
 )
+from core.order_lifecycle import NotPayable
 from core.ports import Notice
 from core.services.context import Context, audit, get_workspace
 from core.services.fulfilment import fulfil, move_balance, stale_reason
@@ -125,7 +127,7 @@ async def apply_payment(
             provider_payment_id=provider_payment_id,
             amount=amount,
             currency=currency.upper(),
-            outcome=PaymentOutcome.APPLIED.value,
+            outcome=PaymentOutcome.APPLIED,
             needs_support=False,
             received_at=paid_at,
         )
@@ -135,10 +137,10 @@ async def apply_payment(
             note = (
                 f"paid {amount} {payment.currency}, the order asks {order.due_now} {order.currency}"
             )
-            payment.outcome, payment.needs_support = PaymentOutcome.MISMATCH.value, True
+            payment.outcome, payment.needs_support = PaymentOutcome.MISMATCH, True
         elif (reason := await stale_reason(session, order, workspace, paid_at)) is not None:
             note = f"not applied: {reason}; the amount went to the credit balance"
-            payment.outcome, payment.needs_support = PaymentOutcome.CREDITED.value, True
+            payment.outcome, payment.needs_support = PaymentOutcome.CREDITED, True
         payment.note = note
         await session.flush()
         # In the same transaction: with the outbox, the notice commits with the payment.
@@ -154,7 +156,7 @@ async def _settle(
     at: datetime,
     actor: Actor,
 ) -> list[Notice]:
-    if payment.outcome == PaymentOutcome.APPLIED.value:
+    if payment.outcome == PaymentOutcome.APPLIED:
         order.provider = order.provider or payment.provider
         sub = await fulfil(session, order, workspace, at, actor, payment.id)
         return [
@@ -169,10 +171,9 @@ async def _settle(
                 currency=payment.currency,
             )
         ]
-    if payment.outcome == PaymentOutcome.CREDITED.value:
-        if order.status == OrderStatus.PENDING.value:
-            order.status, order.closed_at = OrderStatus.CANCELLED.value, at
-            order.close_reason = "paid after its base changed"
+    if payment.outcome == PaymentOutcome.CREDITED:
+        if order_lifecycle.can_move(order.status, OrderStatus.CANCELLED):
+            order_lifecycle.move(order, OrderStatus.CANCELLED, at, "paid after its base changed")
         move_balance(
             session,
             workspace,
@@ -211,14 +212,10 @@ async def record_payment_failure(
         _, order = await _lock_order(session, order_reference)
         if not await claim_event(session, provider, event_id, event_kind, now):
             return False
-        if order.status != OrderStatus.PENDING.value:
+        if order_lifecycle.payable(order, now) is NotPayable.NOT_PENDING:
             return False
-        if order.kind != OrderKind.RENEWAL.value:
-            order.status, order.closed_at, order.close_reason = (
-                OrderStatus.FAILED.value,
-                now,
-                reason,
-            )
+        if order.kind != OrderKind.RENEWAL:
+            order_lifecycle.move(order, OrderStatus.FAILED, now, reason)
         _audit_order(session, order, now, provider, "payment.failed", reason)
         await ctx.send([_notice("payment.failed", order, reason=reason)])
     return True
@@ -261,14 +258,15 @@ async def release_order(
         _, order = await _lock_order(session, order_reference)
         if not await claim_event(session, provider, event_id, event_kind, now):
             return Release.UNCHANGED
-        if order.status != OrderStatus.PENDING.value or (
+        refused = order_lifecycle.payable(order, now)
+        if refused is NotPayable.NOT_PENDING or (
             provider_reference is not None and order.provider_reference != provider_reference
         ):
             return Release.UNCHANGED
-        if order.kind == OrderKind.RENEWAL.value:
-            lapsed = order.expires_at > now
-            return Release.RENEWAL_LINK_LAPSED if lapsed else Release.UNCHANGED
-        order.status, order.closed_at, order.close_reason = OrderStatus.EXPIRED.value, now, reason
+        if order.kind == OrderKind.RENEWAL:
+            # Its grace period decides, in the sweep; a payable one needs a new link.
+            return Release.RENEWAL_LINK_LAPSED if refused is None else Release.UNCHANGED
+        order_lifecycle.move(order, OrderStatus.EXPIRED, now, reason)
         _audit_order(session, order, now, provider, "order.expired", reason)
         return Release.EXPIRED
 
@@ -291,7 +289,9 @@ async def await_async_payment(
         _, order = await _lock_order(session, order_reference)
         if not await claim_event(session, provider, event_id, event_kind, now):
             return False
-        if order.status != OrderStatus.PENDING.value or order.kind == OrderKind.RENEWAL.value:
+        # Past its validity but still pending, it is kept: the checkout completed in time.
+        closed = order_lifecycle.payable(order, now) is NotPayable.NOT_PENDING
+        if closed or order.kind == OrderKind.RENEWAL:
             return False
         order.expires_at = max(order.expires_at, now + ASYNC_PAYMENT_WAIT)
         _audit_order(

@@ -103,7 +103,7 @@ def view(ctx: Context, sub: Subscription) -> SubscriptionView:
 # Built once: read on every step of a flow that picks a subscription.
 _HELD = select(Subscription).where(
     Subscription.workspace_id == bindparam("workspace_id"),
-    Subscription.state != SubscriptionState.INACTIVE.value,
+    Subscription.state != SubscriptionState.INACTIVE,
 )
 
 
@@ -159,7 +159,7 @@ async def trial_candidates(ctx: Context, actor: Actor, workspace_id: int) -> lis
             await session.scalars(
                 select(Subscription.package).where(
                     Subscription.workspace_id == workspace_id,
-                    Subscription.state != SubscriptionState.INACTIVE.value,
+                    Subscription.state != SubscriptionState.INACTIVE,
                 )
             )
         )

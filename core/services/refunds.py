@@ -35,7 +35,7 @@ async def _refundable(
         raise NotFound("There is no order '{reference}'.", reference=reference)
     payment = await session.scalar(
         select(Payment)
-        .where(Payment.order_id == order.id, Payment.outcome != PaymentOutcome.MISMATCH.value)
+        .where(Payment.order_id == order.id, Payment.outcome != PaymentOutcome.MISMATCH)
         .order_by(Payment.id)
         .limit(1)
     )

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import lifecycle
+from core import lifecycle, order_lifecycle
 from core.access import Action, Actor
 from core.errors import Conflict, InvalidRequest
 from core.model import (
@@ -48,7 +48,7 @@ async def start_trial(
                 package=package,
             )
         sub = await subscription_for_package(session, workspace_id, package, lock=True)
-        if sub is not None and sub.state != SubscriptionState.INACTIVE.value:
+        if sub is not None and sub.state != SubscriptionState.INACTIVE:
             raise Conflict("This workspace already holds {package}.", package=package)
         if sub is None:
             sub = lifecycle.new_subscription(
@@ -84,8 +84,11 @@ async def cancel_open_orders(
     references, for `withdraw_links` once the change is committed."""
     closed = await session.scalars(
         update(Order)
-        .where(Order.subscription_id == subscription_id, Order.status == OrderStatus.PENDING.value)
-        .values(status=OrderStatus.CANCELLED.value, closed_at=at, close_reason=why)
+        .where(
+            Order.subscription_id == subscription_id,
+            Order.status.in_(order_lifecycle.reached_from(OrderStatus.CANCELLED)),
+        )
+        .values(order_lifecycle.closing(OrderStatus.CANCELLED, at, why).columns())
         .returning(Order.provider_reference)
     )
     return [reference for reference in closed if reference]
@@ -134,7 +137,7 @@ async def unsubscribe(
         ctx, actor, workspace_id, subscription_id, "unsubscribe", reason
     ) as change:
         sub = change.subscription
-        if sub.state == SubscriptionState.INACTIVE.value:
+        if sub.state == SubscriptionState.INACTIVE:
             raise Conflict("This subscription is not active.")
         if sub.cancel_at_period_end:
             raise Conflict("This subscription is already set to end.")

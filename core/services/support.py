@@ -29,7 +29,7 @@ async def extend_trial(
         ctx, staff, workspace_id, subscription_id, "extend_trial", reason
     ) as change:
         sub = change.subscription
-        if sub.state != SubscriptionState.TRIAL.value or sub.trial_ends_at is None:
+        if sub.state != SubscriptionState.TRIAL or sub.trial_ends_at is None:
             raise Conflict("Only a running trial can be extended.")
         sub.trial_ends_at += timedelta(days=days)
         lifecycle.refresh_due_at(sub)
@@ -44,7 +44,7 @@ async def cancel_now(
         ctx, staff, workspace_id, subscription_id, "cancel_now", reason
     ) as change:
         sub = change.subscription
-        if sub.state == SubscriptionState.INACTIVE.value:
+        if sub.state == SubscriptionState.INACTIVE:
             raise Conflict("This subscription is already inactive.")
         lifecycle.deactivate(sub, InactiveReason.CANCELLED)
         closed = await cancel_open_orders(
@@ -71,7 +71,7 @@ async def grant_accounts(
                 high=package.max_quantity,
                 n=sub.quantity,
             )
-        if sub.state == SubscriptionState.INACTIVE.value:
+        if sub.state == SubscriptionState.INACTIVE:
             raise Conflict("Accounts can only be granted on an Active or Try subscription.")
         lifecycle.add_accounts(sub, new_quantity)
         return sub

@@ -63,7 +63,7 @@ async def sweep(ctx: Context, at: datetime | None = None, batch_size: int = 500)
 async def _step(ctx: Context, batch: Batch, row: SubscriptionRow, counts: Counter[str]) -> None:
     """One due subscription's transition, with its audit entry and its chat's notice."""
     before = lifecycle.snapshot(row)
-    if row.state == SubscriptionState.TRIAL.value:
+    if row.state == SubscriptionState.TRIAL:
         lifecycle.deactivate(row, InactiveReason.TRIAL_EXPIRED)
         event = "trial.ended"
     elif row.grace_until is not None:

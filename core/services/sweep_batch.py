@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import order_lifecycle
 from core.lifecycle import SubscriptionRow
 from core.model import (
     AuditEntry,
@@ -20,7 +21,10 @@ from core.model import (
     SubscriptionState,
     Workspace,
 )
+from core.order_values import OrderValues
 from core.ports import Notice
+
+GRACE_ENDED = "grace period ended"
 
 # Core tables: the sweep's statements skip the ORM's per-row work.
 _SUBSCRIPTIONS = cast(Table, Subscription.__table__)
@@ -67,7 +71,7 @@ def _claim_statement(now: datetime, batch_size: int, postgres: bool) -> Any:
         .join(_WORKSPACES, _WORKSPACES.c.id == _SUBSCRIPTIONS.c.workspace_id)
         .where(
             _SUBSCRIPTIONS.c.due_at <= now,
-            _SUBSCRIPTIONS.c.state != SubscriptionState.INACTIVE.value,
+            _SUBSCRIPTIONS.c.state != SubscriptionState.INACTIVE,
         )
         .order_by(_SUBSCRIPTIONS.c.due_at, _SUBSCRIPTIONS.c.id)
         .limit(batch_size)
@@ -89,14 +93,14 @@ class Batch:
     chats: dict[int, tuple[str | None, str | None]]
     # Each workspace's credit balance as this batch's renewals spend it.
     balances: dict[int, int]
-    balances_spent: set[int] = field(default_factory=set)
+    balances_moved: set[int] = field(default_factory=set)
     stepped: dict[int, SubscriptionRow] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
     notices: list[Notice] = field(default_factory=list)
     lapsed: list[int] = field(default_factory=list)
     # New renewal orders, audit rows and ledger entries; `order` holds an index into
     # `orders` until write() knows the order's id.
-    orders: list[dict[str, Any]] = field(default_factory=list)
+    orders: list[OrderValues] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
     ledger: list[dict[str, Any]] = field(default_factory=list)
 
@@ -115,21 +119,22 @@ class Batch:
     def chat(self, subscription_id: int) -> tuple[str | None, str | None]:
         return self.chats.get(subscription_id, (None, None))
 
-    def spend(self, workspace_id: int, amount: int) -> None:
-        self.balances[workspace_id] -= amount
-        self.balances_spent.add(workspace_id)
+    def move_balance(self, workspace_id: int, amount: int) -> None:
+        """A ledger movement on the batch's balance, written back once in write()."""
+        self.balances[workspace_id] += amount
+        self.balances_moved.add(workspace_id)
 
     async def write(self) -> list[int]:
         """Everything the steps produced; returns the new orders' ids, in `orders` order."""
         connection = await self.session.connection()
         ids: list[int] = []
         if self.orders:
-            await connection.execute(insert(_ORDERS), self.orders)
+            await connection.execute(insert(_ORDERS), [order.columns() for order in self.orders])
             written = select(_ORDERS.c.reference, _ORDERS.c.id).where(
-                _ORDERS.c.reference.in_([order["reference"] for order in self.orders])
+                _ORDERS.c.reference.in_([order.reference for order in self.orders])
             )
             by_reference = dict((await connection.execute(written)).tuples().all())
-            ids = [by_reference[order["reference"]] for order in self.orders]
+            ids = [by_reference[order.reference] for order in self.orders]
             for entry in (*self.audits, *self.ledger):
                 if entry["order_id"] is not None:
                     entry["order_id"] = ids[entry["order_id"]]
@@ -137,12 +142,12 @@ class Batch:
             await connection.execute(insert(_AUDITS), self.audits)
         if self.ledger:
             await connection.execute(insert(_LEDGER), self.ledger)
-        if self.balances_spent:
+        if self.balances_moved:
             await connection.execute(
                 _WRITE_BALANCES,
                 [
                     {"row_id": wid, "new_balance": self.balances[wid]}
-                    for wid in sorted(self.balances_spent)
+                    for wid in sorted(self.balances_moved)
                 ],
             )
         if self.stepped:
@@ -164,13 +169,9 @@ class Batch:
             update(Order)
             .where(
                 Order.subscription_id.in_(self.lapsed),
-                Order.status == OrderStatus.PENDING.value,
+                Order.status.in_(order_lifecycle.reached_from(OrderStatus.EXPIRED)),
             )
-            .values(
-                status=OrderStatus.EXPIRED.value,
-                closed_at=self.now,
-                close_reason="grace period ended",
-            )
+            .values(order_lifecycle.closing(OrderStatus.EXPIRED, self.now, GRACE_ENDED).columns())
             .returning(Order.provider_reference)
             .execution_options(synchronize_session=False)
         )

@@ -4,19 +4,19 @@ it covers the total, then collected off-session or by a payment link after the c
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, case, delete, select, update
 
-from core import lifecycle
+from core import lifecycle, order_lifecycle
 from core.access import Actor
 from core.clock import format_iso
 from core.lifecycle import SubscriptionRow
-from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
-from core.periods import add_months
+from core.model import Order, OrderKind, Subscription, SubscriptionState
+from core.order_values import OrderValues, order_values, renewal_price, settle
 from core.ports import CheckoutRequest, OffSessionCharge, OffSessionCharger
-from core.pricing import Terms, price_per_account
 from core.services.context import Context, audit_values
+from core.services.fulfilment import step_subscription
 from core.services.orders import new_reference, renewal_link_notice, store_checkouts
 from core.services.payments import apply_payment
 from core.services.sweep_batch import Batch
@@ -49,51 +49,37 @@ async def renew_row(ctx: Context, batch: Batch, row: SubscriptionRow) -> str:
     other: tuple[int, str] | None = None
     if terms.package != row.package:
         other = await _holder(batch, row, terms.package)
-        if other is not None and other[1] == SubscriptionState.ACTIVE.value:
+        if other is not None and other[1] == SubscriptionState.ACTIVE:
             # The package scheduled for this renewal became active on its own meanwhile: one
             # subscription per package, so the current terms renew and the schedule is dropped.
             terms = row.terms
             row.scheduled_package = row.scheduled_quantity = row.scheduled_cycle_months = None
             other = None
-    price = price_per_account(ctx.catalog, terms.package, terms.cycle_months).minor
-    total = price * terms.quantity
-    balance = batch.balances[row.workspace_id]
-    applied = min(balance, total)
     lifecycle.mark_overdue(row, ctx.catalog.grace_days)
     assert row.grace_until is not None
-    order: dict[str, Any] = dict(
+    price = renewal_price(
+        ctx.catalog,
+        terms,
+        period_end=row.period_end,
+        anchor_at=row.anchor_at,
+        anchor_months=row.anchor_months,
+        balance=batch.balances[row.workspace_id],
+    )
+    order = order_values(
+        OrderKind.RENEWAL,
+        price,
         reference=new_reference(),
         # One renewal per period: anchor_months restarts when a new paid period starts.
         idempotency_key=f"renewal:{row.id}:{format_iso(row.period_end)}",
         workspace_id=row.workspace_id,
-        subscription_id=row.id,
-        base_version=row.terms_version,
-        kind=OrderKind.RENEWAL.value,
-        status=OrderStatus.PENDING.value,
-        package=terms.package,
-        cycle_months=terms.cycle_months,
-        new_quantity=terms.quantity,
-        quantity=terms.quantity,
-        currency=ctx.catalog.currency,
-        price_per_account=price,
-        total=total,
-        proration=0,
-        credit=0,
-        balance_applied=applied,
-        due_now=total - applied,
-        balance_after=balance - applied,
-        period_start=row.period_end,
-        period_end=add_months(row.anchor_at, row.anchor_months + terms.cycle_months),
-        chat_platform=chat[0],
-        chat_id=chat[1],
+        base=row,
         placed_by=SYSTEM.label,
         created_at=now,
         expires_at=row.grace_until,
-        provider=None,
-        closed_at=None,
+        chat=chat,
     )
     batch.orders.append(order)
-    if order["due_now"] > 0:
+    if order.due_now > 0:
         return "renewal.due"
     if other is not None:
         # As fulfil does: the Try/Inactive row of the package renewed into folds into this one.
@@ -103,21 +89,20 @@ async def renew_row(ctx: Context, batch: Batch, row: SubscriptionRow) -> str:
     return "renewal.charged"
 
 
-def _pay_from_balance(
-    batch: Batch, row: SubscriptionRow, order: dict[str, Any], index: int
-) -> None:
-    """fulfil's renewal path on rows: the order paid, the row renewed, the balance spent
-    through the ledger, and the order's audit entry (order ids are filled in on write)."""
+def _pay_from_balance(batch: Batch, row: SubscriptionRow, order: OrderValues, index: int) -> None:
+    """fulfil on plain rows: the same settlement, the row stepped by it, its ledger movements
+    and the order's audit entry (order ids are filled in on write)."""
     before = lifecycle.snapshot(row)
-    lifecycle.renew(row, order_terms(order))
-    order.update(status=OrderStatus.PAID.value, provider="balance", closed_at=batch.now)
-    if order["balance_applied"]:
-        batch.spend(row.workspace_id, order["balance_applied"])
+    order.provider = "balance"
+    settlement = settle(order, batch.now)
+    step_subscription(row, settlement, batch.now)
+    for movement in settlement.movements:
+        batch.move_balance(row.workspace_id, movement.amount)
         batch.ledger.append(
             {
                 "workspace_id": row.workspace_id,
-                "amount": -order["balance_applied"],
-                "reason": "applied to order",
+                "amount": movement.amount,
+                "reason": movement.reason,
                 "order_id": index,
                 "payment_id": None,
                 "at": batch.now,
@@ -129,16 +114,12 @@ def _pay_from_balance(
             workspace_id=row.workspace_id,
             subscription_id=row.id,
             actor=SYSTEM,
-            action=f"order.{OrderKind.RENEWAL.value}",
+            action=f"order.{OrderKind.RENEWAL}",
             before=before,
             after=lifecycle.snapshot(row),
             order_id=index,
         )
     )
-
-
-def order_terms(order: dict[str, Any]) -> Terms:
-    return Terms(order["package"], order["cycle_months"], order["new_quantity"])
 
 
 async def _holder(batch: Batch, row: SubscriptionRow, package: str) -> tuple[int, str] | None:
@@ -159,11 +140,12 @@ async def _holder(batch: Batch, row: SubscriptionRow, package: str) -> tuple[int
 
 
 def pending_renewals(batch: Batch, ids: list[int]) -> list[Order]:
-    """The batch's unpaid renewal orders as detached Orders, for their payment links."""
+    """The batch's renewal orders still payable, as detached Orders, for their payment links
+    (one found after its grace ended lapses in the next pass: no link, no charge)."""
     pending: list[Order] = []
     for values, order_id in zip(batch.orders, ids, strict=True):
-        if values["status"] == OrderStatus.PENDING.value:
-            pending.append(Order(id=order_id, **values))
+        if order_lifecycle.payable(values, batch.now) is None:
+            pending.append(Order(id=order_id, **values.columns()))
     return pending
 
 

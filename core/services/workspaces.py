@@ -45,7 +45,7 @@ async def create_workspace(
                 workspace_id=workspace.id,
                 platform=owner.platform,
                 user_id=owner.user_id,
-                role=Role.OWNER.value,
+                role=Role.OWNER,
                 created_at=now,
             )
         )
@@ -65,7 +65,7 @@ async def add_member(ctx: Context, by: Actor, workspace_id: int, member: Actor, 
     now = ctx.clock.now()
     async with ctx.db.unit_of_work() as session:
         await get_workspace(session, workspace_id)
-        if not by.is_automatic and await role_of(session, workspace_id, by) != Role.OWNER.value:
+        if not by.is_automatic and await role_of(session, workspace_id, by) != Role.OWNER:
             raise NotAllowed("Only the workspace owner can add members.")
         existing = await find_member(session, workspace_id, member)
         set_role(session, now, by, workspace_id, member, role, existing)
@@ -99,12 +99,12 @@ def set_role(
                 workspace_id=workspace_id,
                 platform=member.platform,
                 user_id=member.user_id,
-                role=role.value,
+                role=role,
                 created_at=at,
             )
         )
     else:
-        existing.role = role.value
+        existing.role = role
     audit(
         session,
         at=at,

@@ -107,6 +107,18 @@ async def test_a_newer_order_cancels_the_older_pending_one_and_its_link(
     assert (await subscription(ctx, workspace_id, "cc2")).quantity == 150
 
 
+async def test_a_newer_order_closes_an_older_one_that_already_lapsed_as_expired(
+    ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock, gateway: FakeGateway
+) -> None:
+    older = await place_order(ctx, owner, workspace_id, Terms("cc2", 12, 100))
+    clock.set(older.expires_at)
+    await place_order(ctx, owner, workspace_id, Terms("cc2", 12, 150))
+    lapsed = await order(ctx, older.reference)
+    assert (lapsed.status, lapsed.close_reason) == ("expired", "quote validity ended")
+    assert lapsed.closed_at == older.expires_at
+    assert gateway.cancelled == [f"cs_{older.reference}"]
+
+
 async def test_a_paid_order_whose_base_changed_goes_to_the_balance_and_support_is_told(
     ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock, notifier: RecordingNotifier
 ) -> None:

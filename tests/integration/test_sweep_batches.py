@@ -21,6 +21,7 @@ from core.services.outbox import OutboxNotifier
 from core.services.subscriptions import start_trial
 from core.services.sweep import sweep
 from core.services.workspaces import create_workspace
+from tests.fakes import FakeGateway
 from tests.integration.helpers import CHAT, buy
 
 BATCH = 3
@@ -108,3 +109,20 @@ async def test_a_renewal_whose_grace_also_ended_is_renewed_then_suspended_in_one
             select(Order.subscription_id).where(Order.kind == "renewal", Order.status == "expired")
         )
         assert sorted(expired) == sorted(overdue)
+
+
+async def test_a_renewal_reached_after_its_grace_ended_gets_no_payment_link(
+    ctx: Context, clock: FixedClock, gateway: FakeGateway
+) -> None:
+    await _due_mix(ctx)
+    clock.advance(timedelta(days=40))
+
+    await sweep(ctx, batch_size=BATCH)
+
+    async with ctx.db.unit_of_work() as session:
+        renewals = list(await session.scalars(select(Order).where(Order.kind == "renewal")))
+    lapsed = [o for o in renewals if o.status == "expired"]
+    assert len(lapsed) == 2
+    assert all(o.payment_link is None and o.provider_reference is None for o in lapsed)
+    asked = {request.order_reference for request in gateway.checkouts.values()}
+    assert asked.isdisjoint(o.reference for o in lapsed)

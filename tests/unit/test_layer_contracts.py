@@ -35,8 +35,6 @@ SESSION_ATTRIBUTES = {"unit_of_work", "read", "connection", "engine"}
 SESSION_EXCEPTIONS = {
     # slack-sdk's SQLAlchemy installation store is built on the engine.
     "adapters/slack/modes.py",
-    # moves to use cases in the order-lifecycle change
-    "adapters/sandbox.py",
 }
 
 
