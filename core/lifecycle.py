@@ -1,7 +1,7 @@
 """Subscription lifecycle (DESIGN section 3): pure transitions on a subscription's fields.
 
-The rules see a subscription only as `SubscriptionFields`; `new_subscription`, the one
-function that builds the ORM row, is the import of core.model the layer contract names.
+The rules see a subscription only as `SubscriptionFields`, so they hold for the ORM's row
+and the sweep's plain one alike, and import no ORM.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from core.clock import format_iso
-from core.model import Subscription
 from core.periods import add_months
 from core.pricing import RunningPeriod, Terms
 from core.states import InactiveReason, SubscriptionState
@@ -256,21 +255,3 @@ def deactivate(sub: SubscriptionFields, reason: InactiveReason) -> None:
     _clear_pending_changes(sub)
     sub.terms_version += 1
     refresh_due_at(sub)
-
-
-def new_subscription(workspace_id: int, terms: Terms, at: datetime) -> Subscription:
-    """A row for a package the workspace has never held; it starts Inactive (never paid)."""
-    sub = Subscription(
-        workspace_id=workspace_id,
-        package=terms.package,
-        quantity=terms.quantity,
-        cycle_months=terms.cycle_months,
-        state=SubscriptionState.INACTIVE,
-        inactive_reason=InactiveReason.NEVER_PAID,
-        registered_at=at,
-        anchor_months=0,
-        cancel_at_period_end=False,
-        terms_version=1,
-    )
-    refresh_due_at(sub)
-    return sub

@@ -13,6 +13,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from core import lifecycle
 from core.access import Action, Actor, require
 from core.catalog import Catalog
 from core.clock import Clock
@@ -20,6 +21,8 @@ from core.db import Database, is_read_session
 from core.errors import NotFound
 from core.model import AuditEntry, Member, Subscription, Workspace
 from core.ports import Notice, Notifier, PaymentGateway, RecordingNotifier
+from core.pricing import Terms
+from core.states import InactiveReason, SubscriptionState
 
 
 @dataclass
@@ -180,3 +183,21 @@ def audit(
             )
         )
     )
+
+
+def new_subscription(workspace_id: int, terms: Terms, at: datetime) -> Subscription:
+    """A row for a package the workspace has never held; it starts Inactive (never paid)."""
+    sub = Subscription(
+        workspace_id=workspace_id,
+        package=terms.package,
+        quantity=terms.quantity,
+        cycle_months=terms.cycle_months,
+        state=SubscriptionState.INACTIVE,
+        inactive_reason=InactiveReason.NEVER_PAID,
+        registered_at=at,
+        anchor_months=0,
+        cancel_at_period_end=False,
+        terms_version=1,
+    )
+    lifecycle.refresh_due_at(sub)
+    return sub

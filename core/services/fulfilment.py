@@ -20,7 +20,7 @@ from core.model import (
 )
 from core.order_lifecycle import NotPayable
 from core.order_values import Settlement, SubscriptionStep, settle
-from core.services.context import audit, get_workspace
+from core.services.context import audit, get_workspace, new_subscription
 
 
 async def subscription_for_package(
@@ -100,7 +100,7 @@ async def _subscription_to_change(
     if order.subscription_id is None:
         if target is not None:
             return target
-        sub = lifecycle.new_subscription(order.workspace_id, order.terms, at)
+        sub = new_subscription(order.workspace_id, order.terms, at)
         session.add(sub)
         return sub
     base = await session.get(Subscription, order.subscription_id)

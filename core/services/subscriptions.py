@@ -21,7 +21,7 @@ from core.model import (
 )
 from core.pricing import Terms, check_terms
 from core.services.changes import Change, subscription_change
-from core.services.context import Context, audit, authorize
+from core.services.context import Context, audit, authorize, new_subscription
 from core.services.fulfilment import subscription_for_package
 
 
@@ -51,7 +51,7 @@ async def start_trial(
         if sub is not None and sub.state != SubscriptionState.INACTIVE:
             raise Conflict("This workspace already holds {package}.", package=package)
         if sub is None:
-            sub = lifecycle.new_subscription(
+            sub = new_subscription(
                 workspace_id, Terms(package, ctx.catalog.cycles[0].months, quantity), now
             )
             session.add(sub)

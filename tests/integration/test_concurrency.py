@@ -34,7 +34,7 @@ from core.db import Database, create_engine
 from core.model import AuditEntry, BalanceEntry, Order, Payment, Subscription, Workspace
 from core.ports import RecordingNotifier
 from core.pricing import Terms
-from core.services.context import Context
+from core.services.context import Context, new_subscription
 from core.services.orders import PlacedOrder, place_order
 from core.services.payments import PaymentResult, apply_payment
 from core.services.subscriptions import start_trial
@@ -104,7 +104,7 @@ async def _paid_monthly_subscriptions(ctx: Context, count: int) -> list[int]:
         await session.flush()
         subs = []
         for workspace in workspaces:
-            sub = lifecycle.new_subscription(workspace.id, MONTHLY, now)
+            sub = new_subscription(workspace.id, MONTHLY, now)
             lifecycle.start_paid_period(sub, MONTHLY, now)
             subs.append(sub)
         session.add_all(subs)
