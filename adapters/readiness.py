@@ -67,6 +67,7 @@ class Readiness:
     def ready(self, name: str) -> None:
         platform = self.platforms[name]
         platform.state, platform.since = READY, self.clock()
+        platform.attempts, platform.last_error = 0, None
         platform.up.set()
 
     def is_ready(self, name: str) -> bool:

@@ -137,5 +137,5 @@ def webhook_launch(ctx: Context, settings: Settings) -> Launch:
         stop=[lambda: shut_down(bot)],
         jobs=[(bot.deliver_notices, NOTICE_POLL_SECONDS)],
         banner=f"planbot on Telegram (webhook at {url}).",
-        secrets=(settings.TELEGRAM_BOT_TOKEN or "", secret),
+        secrets=(settings.TELEGRAM_BOT_TOKEN or "",),
     )
