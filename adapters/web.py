@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.readiness import readyz_response
 from adapters.sandbox import (
     CHECKOUT_PATH,
     HEADLINES,
@@ -91,13 +92,16 @@ async def _healthz(request: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """Ready when the database answers SELECT 1 in time."""
+    """200 only when the database answers SELECT 1 in time and every configured platform has
+    started (the platforms' states are on the app when `planbot serve` or `run` builds it)."""
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
             await ping(_ctx(request).db)
     except Exception:
-        return PlainTextResponse("not ready: the database does not answer", status_code=503)
-    return PlainTextResponse("ready")
+        database_ready = False
+    else:
+        database_ready = True
+    return readyz_response(database_ready, getattr(request.app.state, "readiness", None))
 
 
 # --- errors ---------------------------------------------------------------------------------

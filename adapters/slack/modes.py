@@ -79,6 +79,21 @@ async def build_bot(ctx: Context, settings: Settings, *, socket: bool) -> SlackB
     )
 
 
+async def signed_in(bot: SlackBot) -> None:
+    """auth.test with the bot token: Slack answers and the token is good (one workspace)."""
+    answer = await bot.app.client.auth_test()
+    log.info("Slack: signed in to %s as %s", answer.get("team"), answer.get("user"))
+
+
+async def open_socket(handler: AsyncSocketModeHandler) -> None:
+    """Fetch the socket's URL (apps.connections.open) first, where a failure is retried by
+    start-up with backoff, then connect (slack-sdk reconnects on its own from there)."""
+    client = handler.client
+    if client.wss_uri is None:
+        client.wss_uri = await client.issue_new_wss_url()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+
+
 async def slack_launch(ctx: Context, settings: Settings, *, socket: bool) -> Launch:
     """Socket Mode (no public URL needed) or HTTP mode at /slack/events; with OAuth the
     install pages are served in both."""
@@ -89,12 +104,15 @@ async def slack_launch(ctx: Context, settings: Settings, *, socket: bool) -> Lau
         start=[bot.open],
         stop=[bot.close],
         jobs=[(bot.deliver_notices, NOTICE_POLL_SECONDS)],
+        secrets=tuple(s for s in (settings.SLACK_BOT_TOKEN, settings.SLACK_APP_TOKEN) if s),
     )
+    if settings.SLACK_BOT_TOKEN:
+        launch.start.append(lambda: signed_in(bot))
     if socket:
         assert settings.SLACK_APP_TOKEN is not None
         handler = AsyncSocketModeHandler(bot.app, settings.SLACK_APP_TOKEN)
         launch.routes = oauth_routes(bot)
-        launch.start.append(handler.connect_async)
+        launch.start.append(lambda: open_socket(handler))
         launch.stop.insert(0, handler.close_async)
         launch.banner = f"planbot on Slack (Socket Mode), command {bot.command}{install}."
     else:

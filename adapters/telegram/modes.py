@@ -61,14 +61,24 @@ def build_bot(ctx: Context, settings: Settings, *, polling: bool) -> TelegramBot
 
 
 async def start_polling(bot: TelegramBot, *, poll_seconds: int = 10) -> None:
-    """Initialize, drop any webhook (PTB does it), and fetch updates with getUpdates."""
+    """Initialize, drop any webhook (PTB does it), and fetch updates with getUpdates; after a
+    failure (Telegram unreachable) it is called again and goes on from where it stopped."""
     await bot.initialize()
-    await bot.application.start()
+    if not bot.application.running:
+        await bot.application.start()
     updater = bot.application.updater
     assert updater is not None
-    await updater.start_polling(
-        timeout=poll_seconds, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
-    )
+    if not updater.running:
+        await updater.start_polling(
+            timeout=poll_seconds, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
+        )
+
+
+async def shut_down(bot: TelegramBot) -> None:
+    """Release the HTTP connections, also those of a start that never got through getMe
+    (PTB's Application skips its shutdown when it was never initialized)."""
+    await bot.application.shutdown()
+    await bot.application.bot.shutdown()
 
 
 async def stop_polling(bot: TelegramBot) -> None:
@@ -77,7 +87,7 @@ async def stop_polling(bot: TelegramBot) -> None:
         await updater.stop()
     if bot.application.running:
         await bot.application.stop()
-    await bot.application.shutdown()
+    await shut_down(bot)
 
 
 def polling_launch(ctx: Context, settings: Settings) -> Launch:
@@ -93,6 +103,7 @@ def polling_launch(ctx: Context, settings: Settings) -> Launch:
         start=[started],
         stop=[lambda: stop_polling(bot)],
         jobs=[(bot.deliver_notices, NOTICE_POLL_SECONDS)],
+        secrets=(settings.TELEGRAM_BOT_TOKEN or "",),
     )
     return launch
 
@@ -109,6 +120,7 @@ def webhook_launch(ctx: Context, settings: Settings) -> Launch:
     url = settings.public_url + WEBHOOK_PATH
 
     async def started() -> None:
+        """getMe, the command menus, then the webhook: each call is safe to make again."""
         await bot.initialize()
         if url.startswith("https://"):
             await bot.application.bot.set_webhook(
@@ -122,7 +134,8 @@ def webhook_launch(ctx: Context, settings: Settings) -> Launch:
         "Telegram",
         routes=[webhook_route(bot, secret)],
         start=[started],
-        stop=[bot.application.shutdown],
+        stop=[lambda: shut_down(bot)],
         jobs=[(bot.deliver_notices, NOTICE_POLL_SECONDS)],
         banner=f"planbot on Telegram (webhook at {url}).",
+        secrets=(settings.TELEGRAM_BOT_TOKEN or "",),
     )
