@@ -93,7 +93,9 @@ class Engine:
                 update = await self._load(incoming)
                 where.update(flow=update.state.flow, step=update.state.step)
                 if _repeated(incoming, update.loaded):
-                    return []  # the platform sent this update again: it was answered
+                    # Sent again, so its answer may have been lost: ask where it left off.
+                    current = await self._current(update)
+                    return [_stamped(reply, update.state.version) for reply in current]
                 replies = await self._dispatch(update)
                 try:
                     await self._save_conversation(update)
@@ -136,8 +138,8 @@ class Engine:
         update.state = await self.store.save(update.state)
 
     async def _lost_race(self, incoming: Incoming) -> list[Reply]:
-        """Another process saved first: a copy of this very update is answered by it; after
-        another update, the current question is asked again."""
+        """Another process saved first: a copy of this very update is answered by that one,
+        so this says nothing; after another update, the current question is asked again."""
         update = await self._load(incoming)
         if _repeated(incoming, update.loaded):
             return []
