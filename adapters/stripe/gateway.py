@@ -55,22 +55,16 @@ class StripeGateway:
             customer = await ensure_customer(
                 self.client, self.db, self.clock, request.workspace_id, request.workspace_name
             )
-            coupon = None
-            if request.discount > 0:
-                created = await self.client.v1.coupons.create_async(
-                    cast(Any, coupon_params(request)), {"idempotency_key": f"coupon:{key}"}
-                )
-                coupon = created.id
-            params = session_params(
-                request,
-                customer=customer,
-                coupon=coupon,
-                public_url=self.public_url,
-                expires_at=session_expiry(request.expires_at, self.clock.now()),
-            )
-            session = await self.client.v1.checkout.sessions.create_async(
-                cast(SessionCreateParams, params), {"idempotency_key": f"checkout:{key}"}
-            )
+            expires_at = session_expiry(request.expires_at, self.clock.now())
+            try:
+                session = await self._session(request, customer, expires_at, key)
+            except stripe.IdempotencyError:
+                # An earlier attempt reached Stripe at another time (so with another expiry)
+                # and its answer was lost: that session was never shown and lapses by itself.
+                # This attempt's parameters get keys of their own, still reused on retry.
+                log.info("stripe checkout for %s made again", request.order_reference)
+                again = f"{key}:{int(expires_at.timestamp())}"
+                session = await self._session(request, customer, expires_at, again)
         except stripe.StripeError as exc:
             log.warning("stripe checkout for %s failed: %s", request.order_reference, exc)
             raise provider_error(exc) from exc
@@ -81,6 +75,27 @@ class StripeGateway:
             link=session.url,
             provider_reference=session.id,
             expires_at=datetime.fromtimestamp(session.expires_at, UTC),
+        )
+
+    async def _session(
+        self, request: CheckoutRequest, customer: str, expires_at: datetime, key: str
+    ) -> stripe.checkout.Session:
+        """The order's coupon (for its discount) and Checkout Session, with keys from `key`."""
+        coupon = None
+        if request.discount > 0:
+            created = await self.client.v1.coupons.create_async(
+                cast(Any, coupon_params(request)), {"idempotency_key": f"coupon:{key}"}
+            )
+            coupon = created.id
+        params = session_params(
+            request,
+            customer=customer,
+            coupon=coupon,
+            public_url=self.public_url,
+            expires_at=expires_at,
+        )
+        return await self.client.v1.checkout.sessions.create_async(
+            cast(SessionCreateParams, params), {"idempotency_key": f"checkout:{key}"}
         )
 
     async def cancel_checkout(self, provider_reference: str) -> None:
