@@ -5,7 +5,15 @@ from __future__ import annotations
 import platform
 import sys
 
-from bench import checkout_step, engine_step, slack_step, stripe_webhooks, sweep, telegram_step
+from bench import (
+    checkout_step,
+    engine_step,
+    scaleout,
+    slack_step,
+    stripe_webhooks,
+    sweep,
+    telegram_step,
+)
 
 
 def main() -> None:
@@ -20,6 +28,7 @@ def main() -> None:
     stripe_webhooks.main(quick)
     checkout_step.main(quick)
     sweep.main(quick)
+    scaleout.main(quick)
 
 
 main()

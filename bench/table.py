@@ -12,6 +12,8 @@ class Row:
     unit: str
     target: float | None = None
     higher_is_better: bool = True
+    digits: int | None = None
+    """Decimals for the value and the target (default: 1 and 0), for figures near 1."""
 
     def ratio(self) -> str:
         if self.target is None or self.target == 0:
@@ -27,10 +29,11 @@ def print_table(title: str, rows: list[Row]) -> None:
     lines = [
         (
             r.figure,
-            f"{r.value:,.1f} {r.unit}",
+            f"{r.value:,.{1 if r.digits is None else r.digits}f} {r.unit}",
             ""
             if r.target is None
-            else f"{'>=' if r.higher_is_better else '<='} {r.target:,.0f} {r.unit}",
+            else f"{'>=' if r.higher_is_better else '<='} "
+            f"{r.target:,.{0 if r.digits is None else r.digits}f} {r.unit}",
             r.ratio(),
         )
         for r in rows
