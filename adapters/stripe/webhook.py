@@ -143,10 +143,13 @@ async def handle_event(ctx: Context, event: stripe.Event) -> str:
 def verify(body: bytes, header: str | None, secret: str) -> None:
     """Stripe's signature over the raw body (the SDK's check, 300 s tolerance); else 400.
 
-    Stripe signs UTF-8 text, so a body that is not UTF-8 cannot carry its signature."""
+    Stripe signs UTF-8 text and the SDK decodes the body before it compares: a body that is
+    not UTF-8 is refused as such."""
     try:
         stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
-    except (stripe.SignatureVerificationError, UnicodeDecodeError):
+    except UnicodeDecodeError:
+        raise Refused(400, "body is not UTF-8") from None
+    except stripe.SignatureVerificationError:
         raise Refused(400, "bad signature") from None
 
 
