@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote_from_bytes, urlencode
 
 import httpx
 import pytest
@@ -98,23 +98,25 @@ def stripe_event(served: Served) -> bytes:
     return json.dumps(event).encode()
 
 
-def slack_headers(body: bytes) -> dict[str, str]:
+def slack_headers(body: bytes, secret: str = SLACK_SECRET) -> dict[str, str]:
     """Slack's v0 signature over the raw bytes, whatever they are."""
     timestamp = str(int(time.time()))
     base = b"v0:" + timestamp.encode() + b":" + body
-    mac = hmac.new(SLACK_SECRET.encode(), base, hashlib.sha256).hexdigest()
+    mac = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": f"v0={mac}"}
 
 
 @dataclass(frozen=True)
 class Target:
-    """A route, how its sender authenticates a body, the type it sends and a good body."""
+    """A route, how its sender authenticates a body, the type junk is declared as by default,
+    and a good body with its type."""
 
     name: str
     path: str
     credentials: Callable[[bytes], dict[str, str]]
     content_type: str
     good: Callable[[Served], bytes]
+    good_type: str
 
 
 TARGETS = [
@@ -124,14 +126,17 @@ TARGETS = [
         lambda body: {SECRET_HEADER: TELEGRAM_SECRET},
         JSON_TYPE,
         telegram_update,
+        JSON_TYPE,
     ),
-    Target("slack", EVENTS_PATH, slack_headers, FORM_TYPE, slack_command),
+    # Slack sends the Events API as JSON, commands and interactions as forms.
+    Target("slack", EVENTS_PATH, slack_headers, JSON_TYPE, slack_command, FORM_TYPE),
     Target(
         "stripe",
         STRIPE_PATH,
         lambda body: {"Stripe-Signature": sign(body, WEBHOOK_SECRET)},
         JSON_TYPE,
         stripe_event,
+        JSON_TYPE,
     ),
     Target(
         "sandbox pay",
@@ -139,6 +144,7 @@ TARGETS = [
         lambda body: {},
         FORM_TYPE,
         lambda served: b"",
+        FORM_TYPE,
     ),
     Target(
         "sandbox fail",
@@ -146,6 +152,7 @@ TARGETS = [
         lambda body: {},
         FORM_TYPE,
         lambda served: b"",
+        FORM_TYPE,
     ),
 ]
 
@@ -192,6 +199,9 @@ CASES: dict[str, Junk] = {
     "a broken payload= form": Junk(b"payload=%7Bnot-json", FORM_TYPE),
     "a payload= form holding an array": Junk(b"payload=%5B1%2C2%5D", FORM_TYPE),
     "a payload= form not UTF-8": Junk(b"payload=%FF%FE", FORM_TYPE),
+    "a payload= form nested 5,000 deep": Junk(
+        b"payload=" + quote_from_bytes(nested(5_000)).encode(), FORM_TYPE
+    ),
     "a form with neither payload nor command": Junk(b"token=x&team_id=T1", FORM_TYPE),
 }
 
@@ -213,12 +223,18 @@ class Served:
     reference: str
     slack_hook: str
 
-    async def send(self, target: Target, junk: Junk) -> httpx.Response:
-        body = target.good(self) if junk.body is None else junk.body
-        headers = {
-            "Content-Type": junk.content_type or target.content_type,
-            **target.credentials(body),
-        }
+    async def send(
+        self,
+        target: Target,
+        junk: Junk,
+        credentials: Callable[[bytes], dict[str, str]] | None = None,
+    ) -> httpx.Response:
+        if junk.body is None:
+            body, declared = target.good(self), target.good_type
+        else:
+            body, declared = junk.body, target.content_type
+        signed = (credentials or target.credentials)(body)
+        headers = {"Content-Type": junk.content_type or declared, **signed}
         content: bytes | AsyncIterator[bytes] = chunks(body) if junk.streamed else body
         path = target.path.format(reference=self.reference)
         return await self.http.post(path, content=content, headers=headers)
@@ -302,3 +318,31 @@ async def test_signed_junk_gets_a_4xx_stores_nothing_and_logs_one_line(
 async def test_a_good_request_to_the_same_app_is_not_refused(live: Served, target: Target) -> None:
     response = await live.send(target, Junk(None))
     assert response.status_code in (200, 303), response.text
+
+
+FORGED: dict[str, Callable[[bytes], dict[str, str]]] = {
+    "telegram": lambda body: {SECRET_HEADER: "not-the-secret"},
+    "slack": lambda body: slack_headers(body, secret="not-the-secret"),
+    "stripe": lambda body: {"Stripe-Signature": sign(body, "whsec_someone_else")},
+}
+SIGNATURE_REFUSALS = {"telegram": (403, "forbidden"), "slack": (401, "invalid signature")}
+
+
+@pytest.mark.parametrize(
+    ("target", "junk"),
+    [
+        pytest.param(target, CASES[case], id=f"{target.name}: {case}")
+        for target in TARGETS
+        if target.name in FORGED
+        for case in ("nesting 5,000 deep", "not JSON", "a broken payload= form")
+    ],
+)
+async def test_forged_junk_is_refused_for_its_signature_before_anything_parses_it(
+    served: Served, caplog: pytest.LogCaptureFixture, target: Target, junk: Junk
+) -> None:
+    caplog.set_level(logging.INFO)
+    response = await served.send(target, junk, credentials=FORGED[target.name])
+    status, reason = SIGNATURE_REFUSALS.get(target.name, (400, "bad signature"))
+    assert (response.status_code, response.text) == (status, reason)
+    [line] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert reason in line.getMessage() and not line.exc_info
