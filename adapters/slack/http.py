@@ -94,9 +94,29 @@ def check_shape(source: str, media_type: str | None) -> None:
         raise Refused(400, "not a Slack request")
 
 
+# The parts Bolt reads as objects (or, for the ids, as strings) wherever they appear.
+_OBJECTS = ("event", "view", "message", "previous_message", "container", "item", "state")
+_IDS = ("team", "user", "channel", "enterprise")
+_LISTS = ("authorizations", "actions")
+
+
 def _typed(payload: dict[str, object]) -> None:
-    if not isinstance(payload.get("type"), str):
+    """A typed payload whose parts have the types Bolt reads them as."""
+    sound = (
+        isinstance(payload.get("type"), str)
+        and all(isinstance(payload.get(key), dict | None) for key in _OBJECTS)
+        and all(isinstance(payload.get(key), str | dict | None) for key in _IDS)
+        and all(_objects(payload.get(key)) for key in _LISTS)
+    )
+    event = payload.get("event")
+    if not sound or (payload["type"] == "event_callback" and not isinstance(event, dict)):
         raise Refused(400, "not a Slack request")
+    if isinstance(event, dict):
+        _typed(event)
+
+
+def _objects(value: object) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(v, dict) for v in value))
 
 
 def oauth_routes(bot: SlackBot, handler: AsyncSlackRequestHandler | None = None) -> list[BaseRoute]:

@@ -188,6 +188,9 @@ CASES: dict[str, Junk] = {
     "not JSON": Junk(b"not json {"),
     "a JSON array": Junk(b'[{"update_id": 1}]'),
     "a JSON scalar": Junk(b"42"),
+    "an object of the wrong shape": Junk(
+        b'{"type": "event_callback", "event": "x", "id": "evt_1", "data": {"object": 5}}'
+    ),
     "invalid UTF-8": Junk(b'{"update_id": 1, "type": "x", "text": "\xff\xfe"}'),
     "a lone surrogate": Junk(b'{"update_id": 1, "type": "x", "id": "evt_1", "t": "\\ud800"}'),
     "nesting 5,000 deep": Junk(nested(5_000)),
@@ -201,6 +204,11 @@ CASES: dict[str, Junk] = {
     "a payload= form not UTF-8": Junk(b"payload=%FF%FE", FORM_TYPE),
     "a payload= form nested 5,000 deep": Junk(
         b"payload=" + quote_from_bytes(nested(5_000)).encode(), FORM_TYPE
+    ),
+    "a payload= form of the wrong shape": Junk(
+        b"payload="
+        + quote_from_bytes(b'{"type": "block_actions", "user": 5, "actions": [1]}').encode(),
+        FORM_TYPE,
     ),
     "a form with neither payload nor command": Junk(b"token=x&team_id=T1", FORM_TYPE),
 }
