@@ -8,6 +8,7 @@ get a 4xx, and a database that does not answer gets a 503.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
@@ -19,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.http_guard import FORM, Refused, guarded, read_body, require_media_type
 from adapters.readiness import readyz_response
 from adapters.sandbox import (
     CHECKOUT_PATH,
@@ -37,6 +39,9 @@ from core.services.database import StorageError, ping
 from core.states import OrderKind, OrderStatus
 
 READY_TIMEOUT_SECONDS = 3.0
+SANDBOX_FORM_BYTES = 1024
+"""The Pay and Fail forms carry no fields: their body is empty."""
+log = logging.getLogger("planbot.web")
 
 # The checkout page is a capability URL with a Pay button: keep it out of caches, referrers
 # and other sites' frames.
@@ -158,10 +163,12 @@ def _shown_result(value: str, view: CheckoutView) -> Outcome | None:
     return outcome if consistent.get(outcome, False) else None
 
 
+@guarded(log)
 async def _pay(request: Request) -> Response:
     return await _complete(request, fail=False)
 
 
+@guarded(log)
 async def _fail(request: Request) -> Response:
     return await _complete(request, fail=True)
 
@@ -169,6 +176,13 @@ async def _fail(request: Request) -> Response:
 async def _complete(request: Request, *, fail: bool) -> Response:
     ctx = _ctx(request)
     reference = request.path_params["reference"]
+    body = await read_body(request, SANDBOX_FORM_BYTES)
+    # The link is the capability, as a webhook's secret is: checked before the body is.
+    if await load_checkout(ctx, reference) is None:
+        return _not_found(reference)
+    require_media_type(request, FORM)
+    if body:
+        raise Refused(400, "the form has no fields")
     result = await complete_sandbox_payment(ctx, reference, fail)
     if result.outcome is Outcome.UNKNOWN_ORDER:
         return _not_found(reference)

@@ -2,7 +2,8 @@
 
 Each event's effect commits together with its claim (core.services.payments), and the answer
 is sent only after that commit: a redelivery, a duplicate from a concurrent sender or an event
-out of order does no harm. A bad signature or a malformed body gets a 400 and changes nothing.
+out of order does no harm. A bad signature or a malformed body gets a 400 (a body too large a
+413, a declared type other than JSON a 415), one log line, and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 
 import stripe
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from adapters.http_guard import JSON, Refused, guarded, json_object, read_body, require_media_type
 from adapters.stripe.client import PROVIDER
 from core.errors import NotFound
 from core.services.context import Context
@@ -32,6 +34,8 @@ WEBHOOK_PATH = "/stripe/webhook"
 SIGNATURE_HEADER = "Stripe-Signature"
 TOLERANCE_SECONDS = 300
 MAX_BODY_BYTES = 1_000_000
+"""Events are tens of kB; a payment's event refused for size is retried for days and never
+applied, so the limit stays generous."""
 log = logging.getLogger("planbot.stripe")
 
 PAID = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
@@ -136,26 +140,45 @@ async def handle_event(ctx: Context, event: stripe.Event) -> str:
     return "ignored"
 
 
+def verify(body: bytes, header: str | None, secret: str) -> None:
+    """Stripe's signature over the raw body (the SDK's check, 300 s tolerance); else 400.
+
+    Stripe signs UTF-8 text and the SDK decodes the body before it compares: a body that is
+    not UTF-8 is refused as such."""
+    try:
+        stripe.WebhookSignature.verify_header(body, header, secret, TOLERANCE_SECONDS)
+    except UnicodeDecodeError:
+        raise Refused(400, "body is not UTF-8") from None
+    except stripe.SignatureVerificationError:
+        raise Refused(400, "bad signature") from None
+
+
+def _event_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A verified body that names an event: its id, its type and the object it is about."""
+    event_data = data.get("data")
+    if not (
+        isinstance(data.get("id"), str)
+        and isinstance(data.get("type"), str)
+        and isinstance(event_data, dict)
+        and isinstance(event_data.get("object"), dict)
+    ):
+        raise Refused(400, "malformed event: not an event")
+    return data
+
+
 def stripe_routes(ctx: Context, webhook_secret: str) -> list[BaseRoute]:
     """The webhook and the pages Checkout returns to; add them through create_app(routes=...)."""
 
+    @guarded(log)
     async def webhook(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return PlainTextResponse("too large", status_code=413)
-        signature = request.headers.get(SIGNATURE_HEADER)
-        try:
-            event = stripe.Webhook.construct_event(
-                body, signature, webhook_secret, TOLERANCE_SECONDS
-            )
-        except stripe.SignatureVerificationError:
-            return PlainTextResponse("bad signature", status_code=400)
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return PlainTextResponse("malformed event", status_code=400)
+        body = await read_body(request, MAX_BODY_BYTES)
+        verify(body, request.headers.get(SIGNATURE_HEADER), webhook_secret)
+        require_media_type(request, JSON)
+        event = stripe.Event.construct_from(_event_fields(json_object(body)), None)
         try:
             outcome = await handle_event(ctx, event)
         except (Malformed, TypeError, AttributeError, KeyError) as exc:
-            return PlainTextResponse(f"malformed event: {exc}", status_code=400)
+            raise Refused(400, f"malformed event: {exc}") from None
         except NotFound:
             # Not one of planbot's orders (another integration on the same account).
             outcome = "ignored: unknown order"
