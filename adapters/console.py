@@ -44,7 +44,7 @@ async def read_lines(source: TextIO) -> AsyncGenerator[str, None]:
     """The lines of `source` as they come; waiting for one can be cancelled at once (Ctrl-C
     does not wait for Enter), as the blocking reads happen in a daemon thread of their own."""
     try:
-        fd = source.fileno()
+        fd = os.dup(source.fileno())  # the thread's own, whatever becomes of `source`
     except (OSError, ValueError):
         while line := source.readline():
             yield line
@@ -70,16 +70,19 @@ async def read_lines(source: TextIO) -> AsyncGenerator[str, None]:
 
 def _pump(fd: int, loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue[bytes]) -> None:
     """Raw reads of the descriptor handed to the event loop; an empty chunk is the end."""
-    chunk = b"-"
-    while chunk:
-        try:
-            chunk = os.read(fd, READ_SIZE)
-        except OSError:
-            chunk = b""
-        try:
-            loop.call_soon_threadsafe(chunks.put_nowait, chunk)
-        except RuntimeError:
-            return  # the event loop has closed: nobody reads any more
+    try:
+        chunk = b"-"
+        while chunk:
+            try:
+                chunk = os.read(fd, READ_SIZE)
+            except OSError:
+                chunk = b""
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+            except RuntimeError:
+                return  # the event loop has closed: nobody reads any more
+    finally:
+        os.close(fd)
 
 
 def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:

@@ -10,6 +10,7 @@ import logging
 import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 import uvicorn
@@ -79,6 +80,12 @@ def check_port(settings: Settings) -> None:
 
 def migrate(settings: Settings) -> None:
     """Bring the database up to date; one that cannot be opened is one line, not a traceback."""
+    folder = _sqlite_folder(settings.DATABASE_URL)
+    if folder is not None and not folder.is_dir():
+        raise NotAvailable(
+            f"cannot open the database {printable_url(settings.DATABASE_URL)} (DATABASE_URL): "
+            f"there is no folder {folder}"
+        )
     try:
         upgrade(settings.DATABASE_URL)
     except (StorageError, OSError, PostgresError, InterfaceError) as exc:
@@ -87,6 +94,15 @@ def migrate(settings: Settings) -> None:
             f"cannot open the database {printable_url(settings.DATABASE_URL)} "
             f"(DATABASE_URL): {reason}"
         ) from exc
+
+
+def _sqlite_folder(url: str) -> Path | None:
+    """The folder of a SQLite database file (None for other databases and in-memory ones)."""
+    scheme, found, rest = url.partition(":///")
+    path = rest.partition("?")[0]
+    if not found or scheme.partition("+")[0] != "sqlite" or path in ("", ":memory:"):
+        return None
+    return Path(path).parent
 
 
 class _Server(uvicorn.Server):
