@@ -13,19 +13,24 @@ $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --no-compile --require-hashes -r $(LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # Pin what pyproject.toml asks for (after changing a dependency there), keeping the versions
-# already pinned where they still fit; lock-upgrade takes the newest releases instead.
-lock: $(STAMP)
+# already pinned where they still fit; lock-upgrade takes the newest releases instead. Either
+# needs only uv (from the lock once .venv is built), so a lock that no longer fits can be renewed.
+lock: $(BIN)/uv
 	$(BIN)/uv pip compile $(LOCK_FOR) --quiet -o $(LOCK)
 
-lock-upgrade: $(STAMP)
+lock-upgrade: $(BIN)/uv
 	$(BIN)/uv pip compile $(LOCK_FOR) --quiet --upgrade -o $(LOCK)
 
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet uv
+
+# planbot run migrates the database first.
 run: $(STAMP)
-	$(BIN)/planbot db upgrade
 	$(BIN)/planbot run
 
 test: $(STAMP) lint typecheck contracts
