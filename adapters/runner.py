@@ -9,7 +9,6 @@ import errno
 import logging
 import socket
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -21,7 +20,7 @@ from adapters.launch import Launch, run_launches
 from adapters.repeat import repeat
 from adapters.settings import Settings, load_settings
 from adapters.slack.modes import slack_configured
-from adapters.stopping import run_until_stopped
+from adapters.stopping import Server, run_until_stopped
 from adapters.web import create_app
 from adapters.wiring import build_context, payment_routes
 from core.clock import format_iso
@@ -105,14 +104,6 @@ def _sqlite_folder(url: str) -> Path | None:
     return Path(path).parent
 
 
-class _Server(uvicorn.Server):
-    """uvicorn leaving the stop signals to adapters.stopping, which stops the whole process."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 def announce(settings: Settings) -> None:
     """Say what is running (without secrets), and say loudly when the clock is frozen."""
     if settings.PLANBOT_CLOCK is not None:
@@ -146,7 +137,7 @@ async def console_mode(
         log_level="warning",
         timeout_graceful_shutdown=GRACE_SECONDS,
     )
-    server = _Server(config)
+    server = Server(config)
     web = asyncio.create_task(server.serve(sockets=[listener]))
     sweeper = asyncio.create_task(sweep_forever(ctx))
     try:
