@@ -220,3 +220,14 @@ def test_a_port_in_use_is_one_line_naming_the_port_and_the_setting(
     assert f"port {port}" in result.stderr
     assert "PLANBOT_PORT" in result.stderr
     assert not (tmp_path / "planbot.db").exists()
+
+
+def test_ctrl_c_lets_the_web_server_of_planbot_serve_finish_and_exits_0(start: Start) -> None:
+    planbot = start([PLANBOT, "serve"])
+    planbot.wait_for("Uvicorn running on")
+    planbot.process.send_signal(signal.SIGINT)
+    status, seconds = planbot.finish()
+    assert status == 0, planbot.output()
+    assert seconds < PROMPTLY
+    assert "Application shutdown complete" in planbot.output()
+    assert "Traceback" not in planbot.output()
