@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -294,6 +296,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl-C before the event loop took the signals over (while migrating, say).
         print("planbot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout has gone (`planbot chat | head`): end quietly, as tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

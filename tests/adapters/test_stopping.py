@@ -231,3 +231,19 @@ def test_ctrl_c_lets_the_web_server_of_planbot_serve_finish_and_exits_0(start: S
     assert seconds < PROMPTLY
     assert "Application shutdown complete" in planbot.output()
     assert "Traceback" not in planbot.output()
+
+
+def test_a_chat_whose_reader_has_gone_ends_quietly(tmp_path: Path) -> None:
+    chat = subprocess.Popen(
+        [PLANBOT, "chat", "--workspace", "acme", "--user", "alice"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(tmp_path, free_port()),
+        cwd=tmp_path,
+    )
+    assert chat.stdout is not None
+    chat.stdout.close()  # as `planbot chat | head -1` does once it has its line
+    _, err = chat.communicate(b"/help\n" * 20, timeout=60)
+    assert chat.returncode == 128 + signal.SIGPIPE
+    assert b"Traceback" not in err
