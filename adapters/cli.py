@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NoReturn
 
 from adapters.console import open_chat
-from adapters.runner import NotAvailable, announce, run
+from adapters.runner import NotAvailable, announce, check_port, migrate, run
 from adapters.sandbox import (
     SandboxReferenceError,
     SandboxResult,
@@ -20,16 +21,17 @@ from adapters.sandbox import (
     parse_order_reference,
 )
 from adapters.settings import SettingsError, load_settings
+from adapters.stopping import run_until_stopped
 from adapters.wiring import build_context
 from core.catalog import Catalog, CatalogError, load_catalog
 from core.clock import TimeFormatError, format_iso, parse_iso
 from core.db import DatabaseUrlError
 from core.errors import DomainError
-from core.migrate import upgrade
 from core.pricing import Quote, RunningPeriod, Terms, check_terms, quote
 from core.services.sweep import sweep
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -159,17 +161,14 @@ def cmd_quote(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(_: argparse.Namespace) -> int:
-
-    upgrade(load_settings().DATABASE_URL)
+    migrate(load_settings())
     print("database is up to date")
     return 0
 
 
 def cmd_tick(args: argparse.Namespace) -> int:
-    from adapters.settings import load_settings
-
     settings = load_settings()
-    upgrade(settings.DATABASE_URL)
+    migrate(settings)
 
     async def go() -> dict[str, int]:
         ctx = build_context(settings)
@@ -195,11 +194,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not value.strip() or len(value) > 60:
             raise UsageError(f"planbot chat: error: --{name} needs 1 to 60 characters")
     settings = load_settings()
-    upgrade(settings.DATABASE_URL)
+    ctx = build_context(settings)
+    migrate(settings)
     announce(settings)
 
     async def go() -> None:
-        ctx = build_context(settings)
         try:
             chat = await open_chat(
                 ctx,
@@ -213,8 +212,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         finally:
             await ctx.db.dispose()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(go())
+    run_until_stopped(go())
     return 0
 
 
@@ -232,22 +230,22 @@ def cmd_serve(_: argparse.Namespace) -> int:
             check_slack(settings, socket=False)
         except SlackSetupError as exc:
             raise UsageError(f"planbot serve: error: {exc}") from exc
-    upgrade(settings.DATABASE_URL)
+    ctx = build_context(settings)
+    check_port(settings)
+    migrate(settings)
     announce(settings)
 
     async def go() -> None:
         from adapters.launch import run_launches
         from adapters.runner import platform_launches
 
-        ctx = build_context(settings)
         try:
             launches = await platform_launches(ctx, settings, serving=True)
             await run_launches(ctx, settings, launches, quiet=False)
         finally:
             await ctx.db.dispose()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(go())
+    run_until_stopped(go())
     return 0
 
 
@@ -257,7 +255,7 @@ def cmd_sandbox_pay(args: argparse.Namespace) -> int:
     except SandboxReferenceError as exc:
         raise UsageError(f"planbot sandbox pay: error: {exc}") from exc
     settings = load_settings()
-    upgrade(settings.DATABASE_URL)
+    migrate(settings)
 
     async def go() -> SandboxResult:
         ctx = build_context(settings)
@@ -294,6 +292,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DomainError, CatalogError, SettingsError, DatabaseUrlError, NotAvailable) as exc:
         print(f"planbot: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl-C before the event loop took the signals over (while migrating, say).
+        print("planbot: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout has gone (`planbot chat | head`): end quietly, as tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":

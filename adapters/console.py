@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
+import os
 import sys
+import threading
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
 from typing import TextIO
 
@@ -32,6 +37,52 @@ from core.states import Role
 
 PLATFORM = "console"
 NOTICE_POLL_SECONDS = 1.0
+READ_SIZE = 65536
+
+
+async def read_lines(source: TextIO) -> AsyncGenerator[str, None]:
+    """The lines of `source` as they come; waiting for one can be cancelled at once (Ctrl-C
+    does not wait for Enter), as the blocking reads happen in a daemon thread of their own."""
+    try:
+        fd = os.dup(source.fileno())  # the thread's own, whatever becomes of `source`
+    except (OSError, ValueError):
+        while line := source.readline():
+            yield line
+        return
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    threading.Thread(
+        target=_pump, args=(fd, loop, chunks), name="console input", daemon=True
+    ).start()
+    decoder = codecs.getincrementaldecoder(source.encoding or "utf-8")(errors="replace")
+    pending = ""
+    while True:
+        chunk = await chunks.get()
+        pending += decoder.decode(chunk, final=not chunk)
+        *complete, pending = pending.split("\n")
+        for line in complete:
+            yield line + "\n"
+        if not chunk:
+            break
+    if pending:
+        yield pending
+
+
+def _pump(fd: int, loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue[bytes]) -> None:
+    """Raw reads of the descriptor handed to the event loop; an empty chunk is the end."""
+    try:
+        chunk = b"-"
+        while chunk:
+            try:
+                chunk = os.read(fd, READ_SIZE)
+            except OSError:
+                chunk = b""
+            try:
+                loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+            except RuntimeError:
+                return  # the event loop has closed: nobody reads any more
+    finally:
+        os.close(fd)
 
 
 def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
@@ -135,11 +186,9 @@ class ConsoleChat:
         poller = asyncio.create_task(self._poll())
         try:
             await self.deliver_notices()
-            while True:
-                line = await asyncio.to_thread(source.readline)
-                if not line:
-                    break
-                await self.step(line)
+            async with contextlib.aclosing(read_lines(source)) as lines:
+                async for line in lines:
+                    await self.step(line)
         finally:
             poller.cancel()
         await self.deliver_notices()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,18 @@ class Settings(BaseSettings):
             return None
         if isinstance(value, str):
             return parse_iso(value)
+        return value
+
+    @field_validator(
+        "PLANBOT_PUBLIC_URL", "TELEGRAM_API_BASE_URL", "SLACK_API_URL", "STRIPE_API_BASE"
+    )
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        """A base URL is refused at start, not at the first request that would use it."""
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{value!r} is not an http:// or https:// URL")
         return value
 
     @property
