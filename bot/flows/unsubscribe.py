@@ -155,8 +155,10 @@ async def begin_resume(turn: Turn) -> Move:
 async def begin_withdraw(turn: Turn) -> Move:
     """Withdraw a scheduled downgrade: the details button is the confirmation."""
     views = [v for v in await held(turn) if v.has_scheduled_change]
-    wanted = argument_id(turn)
-    views = [v for v in views if wanted is None or v.id == wanted]
+    # An argument that is no id (/withdraw ², /withdraw x) names no change, as an unknown id
+    # does: only the bare command withdraws the one change there is.
+    given, wanted = str(turn.data.get("argument", "")).strip(), argument_id(turn)
+    views = [v for v in views if not given or v.id == wanted]
     if len(views) != 1:
         return Done(
             (
