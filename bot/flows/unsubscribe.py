@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
-from bot.flows.common import argument_id, held, subscription_options, workspace_of
+from bot.flows.common import (
+    argument_id,
+    held,
+    subscription_options,
+    without_controls,
+    workspace_of,
+)
 from bot.vocabulary import Choices, Confirmation, Option, Reply, Text
 from core.access import Action
 from core.errors import Conflict
@@ -81,7 +87,7 @@ async def ask_reason(turn: Turn) -> list[Reply]:
 
 
 async def answer_reason(turn: Turn, answer: str) -> Move:
-    reason = answer.strip()
+    reason = without_controls(answer).strip()
     if not reason or len(reason) > MAX_REASON:
         return Stay(turn.t("Type a reason of 1 to 500 characters."))
     turn.data["reason"] = reason
