@@ -8,7 +8,7 @@ the person's id, then optionally their name, in the argument ("add U123 ana", "r
 from __future__ import annotations
 
 from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
-from bot.flows.common import workspace_of
+from bot.flows.common import without_controls, workspace_of
 from bot.vocabulary import Choices, Option, Reply, Text
 from core.services.admins import (
     BillingAdmin,
@@ -24,6 +24,19 @@ def _name(admin: BillingAdmin) -> str:
     return admin.name or admin.user_id
 
 
+MAX_ID = 64  # a member's user id, as stored
+
+
+def _an_id(user_id: str) -> bool:
+    """Whether `user_id` can be a platform's user id at all (Slack's U0123ABCD): text that
+    cannot be one (control characters, 5,000 letters) names nobody."""
+    return (
+        1 <= len(user_id) <= MAX_ID
+        and user_id.isascii()
+        and all(c.isalnum() or c in "-_." for c in user_id)
+    )
+
+
 def admins_flow(add_hint: str) -> Flow:
     """`add_hint` is what a person types on the platform to add one ("/plans admins add @name")."""
 
@@ -32,9 +45,13 @@ def admins_flow(add_hint: str) -> Flow:
         who = who.strip()
         if verb.lower() in ADD and who:
             user_id, _, name = who.partition(" ")
-            return await _grant(turn, user_id, name.strip() or None)
+            if not _an_id(user_id):
+                return Done((Text(turn.t("To make someone a billing admin: {how}", how=add_hint)),))
+            return await _grant(turn, user_id, without_controls(name).strip() or None)
         if verb.lower() in REMOVE and who:
             user_id, _, name = who.partition(" ")
+            if not _an_id(user_id):
+                return Done((Text(turn.t("That person is not a billing admin.")),))
             await revoke_billing_admin(turn.services, turn.actor, workspace_of(turn), user_id)
             shown = name.strip() or user_id
             return Done((Text(turn.t("{name} is no longer a billing admin.", name=shown)),))

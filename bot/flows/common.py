@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.flow import Turn
 from bot.render import accounts, status_label
 from bot.vocabulary import Option
@@ -50,3 +52,9 @@ def argument_id(turn: Turn) -> int | None:
     if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS):
         return None
     return int(raw)
+
+
+def without_controls(text: str) -> str:
+    """Typed text without the control characters that are not white space (NUL, escape, bell):
+    they mean nothing in a name or a reason, and PostgreSQL stores no NUL in text."""
+    return "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
-from bot.flows.common import argument_id, held, subscription_options, workspace_of
+from bot.flows.common import (
+    argument_id,
+    held,
+    subscription_options,
+    without_controls,
+    workspace_of,
+)
 from bot.vocabulary import Choices, Confirmation, Option, Reply, Text
 from core.access import Action
 from core.errors import Conflict
@@ -81,7 +87,7 @@ async def ask_reason(turn: Turn) -> list[Reply]:
 
 
 async def answer_reason(turn: Turn, answer: str) -> Move:
-    reason = answer.strip()
+    reason = without_controls(answer).strip()
     if not reason or len(reason) > MAX_REASON:
         return Stay(turn.t("Type a reason of 1 to 500 characters."))
     turn.data["reason"] = reason
@@ -155,8 +161,10 @@ async def begin_resume(turn: Turn) -> Move:
 async def begin_withdraw(turn: Turn) -> Move:
     """Withdraw a scheduled downgrade: the details button is the confirmation."""
     views = [v for v in await held(turn) if v.has_scheduled_change]
-    wanted = argument_id(turn)
-    views = [v for v in views if wanted is None or v.id == wanted]
+    # An argument that is no id (/withdraw ², /withdraw x) names no change, as an unknown id
+    # does: only the bare command withdraws the one change there is.
+    given, wanted = str(turn.data.get("argument", "")).strip(), argument_id(turn)
+    views = [v for v in views if not given or v.id == wanted]
     if len(views) != 1:
         return Done(
             (

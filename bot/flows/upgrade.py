@@ -197,11 +197,21 @@ async def ask_quantity(turn: Turn) -> list[Reply]:
 async def answer_quantity(turn: Turn, answer: str) -> Move:
     package = turn.services.catalog.package(str(turn.data["package"]))
     low, high = _bounds(turn, package, await _base(turn))
-    text = answer.strip()
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+    wanted = _whole_number(answer, high)
+    if wanted is None or not low <= wanted <= high:
         return Stay(turn.t("Enter a number of accounts from {low} to {high}.", low=low, high=high))
-    turn.data["quantity"] = int(text)
+    turn.data["quantity"] = wanted
     return Go("review")
+
+
+def _whole_number(answer: str, high: int) -> int | None:
+    """The answer as a whole number in digits 0-9, if it can be at most `high`: a number of
+    thousands of digits is refused unread (int() refuses over 4,300 digits by raising)."""
+    text = answer.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= len(str(high)) else None
 
 
 def _draft(turn: Turn) -> Draft:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
-from bot.flows.common import workspace_of
+from bot.flows.common import without_controls, workspace_of
 from bot.i18n import N_, Translator
 from bot.vocabulary import Choices, Link, Option, Reply, Text
 from core.services.invites import (
@@ -73,7 +73,7 @@ async def ask_name(turn: Turn) -> list[Reply]:
 
 async def answer_name(turn: Turn, answer: str) -> Move:
     t = turn.t
-    name = " ".join(answer.split())
+    name = " ".join(without_controls(answer).split())
     if not 1 <= len(name) <= 200:
         return Stay(t("A workspace name needs 1 to 200 characters."))
     await create_workspace(turn.services, turn.actor, name, locale=t.language)
