@@ -14,7 +14,7 @@ from typing import TextIO
 
 from adapters.repeat import repeat
 from bot.engine import Engine
-from bot.flow import pick_label
+from bot.flow import BACK, CANCEL, pick_label
 from bot.flows import all_flows
 from bot.i18n import Translator
 from bot.notices import notice_text
@@ -36,6 +36,7 @@ from core.services.workspaces import ensure_member, ensure_workspace
 from core.states import Role
 
 PLATFORM = "console"
+NAVIGATION = (BACK, CANCEL)
 NOTICE_POLL_SECONDS = 1.0
 READ_SIZE = 65536
 
@@ -91,7 +92,11 @@ def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
         return reply.text, ()
     if isinstance(reply, Link):
         return f"{reply.text}\nLink: {reply.url}", ()
-    if isinstance(reply, NumberPrompt):
+    if isinstance(reply, NumberPrompt) or (
+        isinstance(reply, Choices) and all(o.value in NAVIGATION for o in reply.options)
+    ):
+        # A question answered by typing (a number, a name, a reason): typed numbers are
+        # answers there, so Back and Cancel are offered as commands, not numbered.
         extra = " ".join(f"/{o.value}" for o in reply.options)
         return f"{reply.text}" + (f" ({extra})" if extra else ""), ()
     if isinstance(reply, Confirmation):

@@ -277,15 +277,14 @@ class Engine:
         flow_name = COMMAND_FLOWS.get(name)
         if flow_name is None or flow_name not in self.flows:
             prefix = self.command_prefix
-            return [
-                Text(
-                    t(
-                        "Unknown command {name}. Send {help} for the list.",
-                        name=f"{prefix}{name[:40]}",
-                        help=f"{prefix}help",
-                    )
-                )
-            ]
+            unknown = t(
+                "Unknown command {name}. Send {help} for the list.",
+                name=f"{prefix}{name[:40]}",
+                help=f"{prefix}help",
+            )
+            if update.state.flow is None:
+                return [Text(unknown)]
+            return [Text(unknown), *await self._current(update)]  # the question still waits
         data: dict[str, Any] = {"argument": argument.strip()} if argument.strip() else {}
         return await self._start(update, flow_name, data)
 

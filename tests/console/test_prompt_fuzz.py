@@ -707,12 +707,6 @@ async def test_a_billing_admin_named_by_no_id_is_neither_made_nor_taken_back(
         assert "That person is not a billing admin." in said
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapters/console.py takes any number typed at a numbered menu as a position, the "
-    "support reason prompt's too (it numbers Back and Cancel): a reason of 42 is refused with "
-    "'Type a number from 1 to 2, or an option's label.', which does not say a reason may be typed",
-)
 async def test_a_number_typed_as_a_support_reason_is_taken_or_refused_as_a_reason(
     open_console: ChatFactory,
 ) -> None:
