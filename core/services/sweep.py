@@ -6,13 +6,17 @@ FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite serialises writers with BEGIN IMMED
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
+
 from core import lifecycle
+from core.errors import PaymentProviderError
 from core.lifecycle import SubscriptionRow
-from core.model import InactiveReason, Order, SubscriptionState
+from core.model import InactiveReason, Order, OrderKind, OrderStatus, SubscriptionState
 from core.ports import CheckoutRequest, Notice, OffSessionCharger
 from core.services.context import Context, audit_values
 from core.services.order_expiry import expire_orders
@@ -28,6 +32,9 @@ from core.services.sweep_renewals import (
     renew_row,
 )
 
+log = logging.getLogger("planbot.sweep")
+LINK_RETRIES_PER_SWEEP = 500
+
 
 @dataclass
 class SweepReport:
@@ -41,6 +48,7 @@ async def sweep(ctx: Context, at: datetime | None = None, batch_size: int = 500)
     """Run every transition due at `at` (default: now) once."""
     now = at or ctx.clock.now()
     report = SweepReport()
+    await _complete_links(ctx, now, report.counts)
     while True:
         async with ctx.db.unit_of_work() as session:
             batch = await Batch.claim(session, now, batch_size, ctx.db.is_postgres)
@@ -131,6 +139,39 @@ async def _collect(
         return
     if isinstance(ctx.gateway, OffSessionCharger):
         for order, request in checkouts:
-            await collect_renewal(ctx, order, request, counts)
+            try:
+                await collect_renewal(ctx, order, request, counts)
+            except PaymentProviderError as exc:
+                _link_failed(order, exc, counts)
     else:
-        await attach_renewal_links(ctx, checkouts)
+        await attach_renewal_links(ctx, checkouts, lambda o, e: _link_failed(o, e, counts))
+
+
+def _link_failed(order: Order, error: PaymentProviderError, counts: Counter[str]) -> None:
+    """One renewal the provider could not serve does not hold up the others; the next sweep
+    completes it (`_complete_links`) with the same idempotency keys."""
+    counts["renewal.link_failed"] += 1
+    log.warning("renewal %s got no payment link yet: %s", order.reference, error.template)
+
+
+async def _complete_links(ctx: Context, now: datetime, counts: Counter[str]) -> None:
+    """Renewal orders a provider failed on in an earlier sweep get their charge or link now."""
+    if ctx.gateway is None:
+        return
+    async with ctx.db.read() as session:
+        missing = list(
+            await session.scalars(
+                select(Order)
+                .where(
+                    Order.kind == OrderKind.RENEWAL,
+                    Order.status == OrderStatus.PENDING,
+                    Order.payment_link.is_(None),
+                    Order.expires_at > now,
+                )
+                .order_by(Order.id)
+                .limit(LINK_RETRIES_PER_SWEEP)
+            )
+        )
+    if missing:
+        counts["renewal.link_retried"] += len(missing)
+        await _collect(ctx, [(o, checkout_request(ctx, o, "")) for o in missing], counts)

@@ -4,6 +4,7 @@ it covers the total, then collected off-session or by a payment link after the c
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import cast
 
 from sqlalchemy import Table, bindparam, case, delete, select, update
@@ -11,10 +12,11 @@ from sqlalchemy import Table, bindparam, case, delete, select, update
 from core import lifecycle, order_lifecycle
 from core.access import Actor
 from core.clock import format_iso
+from core.errors import PaymentProviderError
 from core.lifecycle import SubscriptionRow
 from core.model import Order, OrderKind, Subscription, SubscriptionState
 from core.order_values import OrderValues, order_values, renewal_price, settle
-from core.ports import CheckoutRequest, OffSessionCharge, OffSessionCharger
+from core.ports import Checkout, CheckoutRequest, OffSessionCharge, OffSessionCharger
 from core.services.context import Context, audit_values
 from core.services.fulfilment import step_subscription
 from core.services.orders import new_reference, renewal_link_notice, store_checkouts
@@ -150,12 +152,22 @@ def pending_renewals(batch: Batch, ids: list[int]) -> list[Order]:
 
 
 async def attach_renewal_links(
-    ctx: Context, checkouts: list[tuple[Order, CheckoutRequest]]
+    ctx: Context,
+    checkouts: list[tuple[Order, CheckoutRequest]],
+    failed: Callable[[Order, PaymentProviderError], None],
 ) -> None:
-    """Ask the provider for every renewal's checkout, then store them in one statement."""
+    """Ask the provider for every renewal's checkout, then store the ones it made in one
+    statement; each one it refuses is handed to `failed` and the rest go on."""
     gateway = ctx.gateway
     assert gateway is not None
-    made = [(order, await gateway.create_checkout(request)) for order, request in checkouts]
+    made: list[tuple[Order, Checkout]] = []
+    for order, request in checkouts:
+        try:
+            made.append((order, await gateway.create_checkout(request)))
+        except PaymentProviderError as exc:
+            failed(order, exc)
+    if not made:
+        return
     async with ctx.db.unit_of_work() as session:
         connection = await session.connection()
         await connection.execute(
