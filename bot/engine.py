@@ -25,6 +25,8 @@ from core.services.conversations import ConversationState, ConversationStore, St
 log = logging.getLogger("planbot.engine")
 
 IDLE_EXPIRY = timedelta(minutes=30)
+REPEAT_IN_FLIGHT = timedelta(seconds=10)
+"""How long after an update moved the conversation a copy of it is taken as still in flight."""
 COMMAND_FLOWS = {
     "plans": "plans",
     "subscription": "details",
@@ -93,9 +95,7 @@ class Engine:
                 update = await self._load(incoming)
                 where.update(flow=update.state.flow, step=update.state.step)
                 if _repeated(incoming, update.loaded):
-                    # Sent again, so its answer may have been lost: ask where it left off.
-                    current = await self._current(update)
-                    return [_stamped(reply, update.state.version) for reply in current]
+                    return await self._repeat(update)
                 replies = await self._dispatch(update)
                 try:
                     await self._save_conversation(update)
@@ -136,6 +136,14 @@ class Engine:
             return
         update.state.last_update = update.incoming.update_id
         update.state = await self.store.save(update.state)
+
+    async def _repeat(self, update: _Update) -> list[Reply]:
+        """A copy that comes while the first is being answered says nothing; one that comes
+        later means that answer may have been lost, so the waiting question is asked again."""
+        if self.services.clock.now() - update.loaded.updated_at < REPEAT_IN_FLIGHT:
+            return []
+        current = await self._current(update)
+        return [_stamped(reply, update.state.version) for reply in current]
 
     async def _lost_race(self, incoming: Incoming) -> list[Reply]:
         """Another process saved first: a copy of this very update is answered by that one,
