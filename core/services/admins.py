@@ -101,14 +101,26 @@ async def revoke_billing_admin(ctx: Context, by: Actor, workspace_id: int, user_
 async def sync_platform_role(
     ctx: Context, workspace_id: int, member: Actor, platform_admin: bool
 ) -> None:
-    """Bring a person's role in line with what their platform says of them (DESIGN 4)."""
-    async with ctx.db.unit_of_work() as session:
+    """Bring a person's role in line with what their platform says of them (DESIGN 4).
+
+    Read first without the writer lock: on nearly every update the role already agrees, and
+    only a change takes a unit of work (which reads again, so a change made meanwhile wins).
+    """
+    async with ctx.db.read() as session:
         await get_workspace(session, workspace_id)
+        if _synced(await find_member(session, workspace_id, member), platform_admin) is None:
+            return
+    async with ctx.db.unit_of_work() as session:
         existing = await find_member(session, workspace_id, member)
-        role = None if existing is None else existing.role
-        granted = existing is not None and existing.granted_by is not None
-        wanted = synced_role(role, granted, platform_admin)
+        wanted = _synced(existing, platform_admin)
         if wanted is not None:
             set_role(
                 session, ctx.clock.now(), Actor.system(), workspace_id, member, wanted, existing
             )
+
+
+def _synced(existing: Member | None, platform_admin: bool) -> Role | None:
+    """The role the platform's word asks for, if it differs from the one held."""
+    role = None if existing is None else existing.role
+    granted = existing is not None and existing.granted_by is not None
+    return synced_role(role, granted, platform_admin)
