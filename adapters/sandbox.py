@@ -140,31 +140,15 @@ class SandboxResult:
 
 @dataclass(frozen=True, slots=True)
 class CheckoutView:
-    """A sandbox order as its checkout page shows it; amounts in minor units of `currency`."""
+    """A sandbox order as its checkout page shows it; amounts in minor units of its currency."""
 
-    reference: str
-    workspace_name: str
-    locale: str
-    kind: OrderKind
-    package: str
+    order: ProviderOrder
     package_name: str
-    cycle_months: int
-    quantity: int
-    new_quantity: int
-    currency: str
-    price_per_account: int
-    total: int
-    proration: int
-    credit: int
-    balance_applied: int
-    due_now: int
-    period_start: datetime
-    period_end: datetime
-    status: OrderStatus
-    close_reason: str | None
-    closed_at: datetime | None
-    expires_at: datetime
     refusal: str | None
+
+    @property
+    def locale(self) -> str:
+        return self.order.workspace_locale or "en"
 
     @property
     def payable(self) -> bool:
@@ -173,9 +157,9 @@ class CheckoutView:
     @property
     def shown_status(self) -> OrderStatus:
         """The status a payer sees: a pending order past its expiry shows as expired."""
-        if self.status == OrderStatus.PENDING and self.refusal is not None:
+        if self.order.status == OrderStatus.PENDING and self.refusal is not None:
             return OrderStatus.EXPIRED
-        return self.status
+        return self.order.status
 
 
 def payment_id(reference: str) -> str:
@@ -227,31 +211,7 @@ async def load_checkout(ctx: Context, reference: str) -> CheckoutView | None:
         if ctx.catalog.has_package(order.package)
         else order.package
     )
-    return CheckoutView(
-        reference=order.reference,
-        workspace_name=order.workspace_name,
-        locale=order.workspace_locale or "en",
-        kind=order.kind,
-        package=order.package,
-        package_name=package_name,
-        cycle_months=order.cycle_months,
-        quantity=order.quantity,
-        new_quantity=order.new_quantity,
-        currency=order.currency,
-        price_per_account=order.price_per_account,
-        total=order.total,
-        proration=order.proration,
-        credit=order.credit,
-        balance_applied=order.balance_applied,
-        due_now=order.due_now,
-        period_start=order.period_start,
-        period_end=order.period_end,
-        status=order.status,
-        close_reason=order.close_reason,
-        closed_at=order.closed_at,
-        expires_at=order.expires_at,
-        refusal=_refusal(order, ctx.clock.now()),
-    )
+    return CheckoutView(order, package_name, _refusal(order, ctx.clock.now()))
 
 
 async def complete_sandbox_payment(ctx: Context, reference: str, fail: bool) -> SandboxResult:

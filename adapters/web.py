@@ -150,15 +150,15 @@ def _shown_result(value: str, view: CheckoutView) -> Outcome | None:
         outcome = Outcome(value)
     except ValueError:
         return None
-    settled = view.status != OrderStatus.PENDING.value
+    settled = view.order.status != OrderStatus.PENDING.value
     consistent = {
-        Outcome.APPLIED: view.status == OrderStatus.PAID.value,
+        Outcome.APPLIED: view.order.status == OrderStatus.PAID.value,
         Outcome.ALREADY_PAID: settled,
         Outcome.CREDITED: settled,
         Outcome.MISMATCH: True,
-        Outcome.FAILED: view.status == OrderStatus.FAILED.value
-        or view.kind == OrderKind.RENEWAL.value,
-        Outcome.ALREADY_FAILED: view.status == OrderStatus.FAILED.value,
+        Outcome.FAILED: view.order.status == OrderStatus.FAILED.value
+        or view.order.kind == OrderKind.RENEWAL.value,
+        Outcome.ALREADY_FAILED: view.order.status == OrderStatus.FAILED.value,
     }
     return outcome if consistent.get(outcome, False) else None
 
@@ -312,8 +312,8 @@ def _banner_html(banner: tuple[bool, str, str | None] | None, view: CheckoutView
         good, headline, detail = banner
         more = "" if detail is None else f"<p>{_e(detail)}</p>"
         return f'<div class="banner {"good" if good else "bad"}">{_e(headline)}{more}</div>'
-    if view.status == OrderStatus.PAID.value:
-        paid = "" if view.closed_at is None else f" on {_when(view.closed_at)}"
+    if view.order.status == OrderStatus.PAID.value:
+        paid = "" if view.order.closed_at is None else f" on {_when(view.order.closed_at)}"
         return f'<div class="banner good">This order was paid{_e(paid)}.</div>'
     if view.refusal is not None:
         return f'<div class="banner info">This order cannot be paid: {_e(view.refusal)}.</div>'
@@ -321,24 +321,24 @@ def _banner_html(banner: tuple[bool, str, str | None] | None, view: CheckoutView
 
 
 def _period(view: CheckoutView) -> str:
-    if view.kind == OrderKind.ADD_ACCOUNTS.value:
-        return f"the current period, until {_when(view.period_end)}"
-    if view.kind == OrderKind.RENEWAL.value:
-        return f"{_when(view.period_start)} to {_when(view.period_end)}"
-    return f"{_months(view.cycle_months)}, starting when the payment is confirmed"
+    if view.order.kind == OrderKind.ADD_ACCOUNTS.value:
+        return f"the current period, until {_when(view.order.period_end)}"
+    if view.order.kind == OrderKind.RENEWAL.value:
+        return f"{_when(view.order.period_start)} to {_when(view.order.period_end)}"
+    return f"{_months(view.order.cycle_months)}, starting when the payment is confirmed"
 
 
 def _checkout_html(
     request: Request, view: CheckoutView, banner: tuple[bool, str, str | None] | None
 ) -> str:
     def money(minor: int) -> str:
-        return _e(Money(minor, view.currency).format(view.locale))
+        return _e(Money(minor, view.order.currency).format(view.locale))
 
-    price, total = money(view.price_per_account), money(view.total)
+    price, total = money(view.order.price_per_account), money(view.order.total)
     discounts = [
-        ("Proration: only the time left in the current period", view.proration),
-        ("Credit for the unused time of the current terms", view.credit),
-        ("Credit balance applied", view.balance_applied),
+        ("Proration: only the time left in the current period", view.order.proration),
+        ("Credit for the unused time of the current terms", view.order.credit),
+        ("Credit balance applied", view.order.balance_applied),
     ]
     discount_rows = "".join(
         f'<tr class="discount"><th colspan="4">{_e(label)}</th>'
@@ -348,45 +348,46 @@ def _checkout_html(
     )
     status = view.shown_status
     facts = [
-        ("Workspace", _e(view.workspace_name)),
-        ("Order", f"<code>{_e(view.reference)}</code>"),
-        ("What", _e(KIND_LABELS.get(view.kind, view.kind))),
+        ("Workspace", _e(view.order.workspace_name)),
+        ("Order", f"<code>{_e(view.order.reference)}</code>"),
+        ("What", _e(KIND_LABELS.get(view.order.kind, view.order.kind))),
         ("Status", _e(STATUS_LABELS.get(status, status))),
         ("Period", _e(_period(view))),
     ]
-    if view.kind == OrderKind.ADD_ACCOUNTS.value:
-        facts.append(("Accounts after", _e(view.new_quantity)))
-    if view.status == OrderStatus.PENDING.value:
-        facts.append(("Link valid until", _e(_when(view.expires_at))))
-    if view.close_reason and view.status != OrderStatus.PAID.value:
-        facts.append(("Reason", _e(view.close_reason)))
+    if view.order.kind == OrderKind.ADD_ACCOUNTS.value:
+        facts.append(("Accounts after", _e(view.order.new_quantity)))
+    if view.order.status == OrderStatus.PENDING.value:
+        facts.append(("Link valid until", _e(_when(view.order.expires_at))))
+    if view.order.close_reason and view.order.status != OrderStatus.PAID.value:
+        facts.append(("Reason", _e(view.order.close_reason)))
     fact_rows = "".join(f"<dt>{k}</dt><dd>{v}</dd>\n" for k, v in facts)
     actions = ""
     if view.payable:
-        url = _e(_checkout_url(request, view.reference))
+        url = _e(_checkout_url(request, view.order.reference))
         actions = (
             '<div class="actions">\n'
             f'<form method="post" action="{url}/pay">'
-            f'<button class="pay" type="submit">Pay {money(view.due_now)}</button></form>\n'
+            f'<button class="pay" type="submit">Pay {money(view.order.due_now)}</button></form>\n'
             f'<form method="post" action="{url}/fail">'
             '<button class="fail" type="submit">Fail the payment</button></form>\n'
             "</div>"
         )
     return (
         '<span class="tag">Sandbox checkout</span>\n'
-        f"<h1>{_e(view.package_name)} for {_e(view.workspace_name)}</h1>\n"
+        f"<h1>{_e(view.package_name)} for {_e(view.order.workspace_name)}</h1>\n"
         f"{_banner_html(banner, view)}\n"
         f"<dl>\n{fact_rows}</dl>\n"
         "<table>\n<thead><tr><th>Package</th><th>Billing cycle</th>"
         '<th class="num">Price per account</th><th class="num">Quantity</th>'
         '<th class="num">Total</th></tr></thead>\n'
-        f"<tbody><tr><td>{_e(view.package_name)}</td><td>{_e(_months(view.cycle_months))}</td>"
-        f'<td class="num">{price}</td><td class="num">{_e(view.quantity)}</td>'
+        f"<tbody><tr><td>{_e(view.package_name)}</td><td>{_e(_months(view.order.cycle_months))}</td>"
+        f'<td class="num">{price}</td><td class="num">{_e(view.order.quantity)}</td>'
         f'<td class="num">{total}</td></tr></tbody>\n'
         f"<tfoot>\n{discount_rows}"
-        f'<tr class="due"><th colspan="4">Due now</th><td class="num">{money(view.due_now)}</td>'
+        f'<tr class="due"><th colspan="4">Due now</th>'
+        f'<td class="num">{money(view.order.due_now)}</td>'
         "</tr>\n</tfoot>\n</table>\n"
-        f'<p class="formula">Total = Price × Quantity = {price} × {_e(view.quantity)} '
+        f'<p class="formula">Total = Price × Quantity = {price} × {_e(view.order.quantity)} '
         f"= {total}</p>\n"
         f"{actions}"
     )
