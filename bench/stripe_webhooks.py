@@ -36,8 +36,9 @@ from core.db import Database
 from core.model import Base, Member, Order, Payment, PaymentOutcome, Workspace
 from core.ports import Checkout, CheckoutRequest, RecordingNotifier
 from core.pricing import Terms
+from core.services.checkouts import checkout_request
 from core.services.context import Context
-from core.services.orders import checkout_request, new_reference, place_order
+from core.services.orders import new_reference, place_order
 from core.services.workspaces import create_workspace
 
 SECRET = "whsec_bench"

@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Route
 from adapters.http_guard import JSON, Refused, guarded, json_object, read_body, require_media_type
 from adapters.stripe.client import PROVIDER
 from core.errors import NotFound
+from core.services.checkouts import reissue_renewal_link
 from core.services.context import Context
 from core.services.database import ConcurrentWrite
-from core.services.orders import reissue_renewal_link
 from core.services.payments import (
     Release,
     apply_payment,

@@ -18,9 +18,9 @@ from core.errors import PaymentProviderError
 from core.lifecycle import SubscriptionRow
 from core.model import InactiveReason, Order, OrderKind, OrderStatus, SubscriptionState
 from core.ports import CheckoutRequest, Notice, OffSessionCharger
+from core.services.checkouts import checkout_request
 from core.services.context import Context, audit_values
 from core.services.order_expiry import expire_orders
-from core.services.orders import checkout_request
 from core.services.outbox import OutboxNotifier
 from core.services.subscriptions import withdraw_links
 from core.services.sweep_batch import Batch

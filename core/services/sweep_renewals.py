@@ -17,9 +17,10 @@ from core.lifecycle import SubscriptionRow
 from core.model import Order, OrderKind, Subscription, SubscriptionState
 from core.order_values import OrderValues, order_values, renewal_price, settle
 from core.ports import Checkout, CheckoutRequest, OffSessionCharge, OffSessionCharger
+from core.services.checkouts import renewal_link_notice, store_checkouts
 from core.services.context import Context, audit_values
 from core.services.fulfilment import step_subscription
-from core.services.orders import new_reference, renewal_link_notice, store_checkouts
+from core.services.orders import new_reference
 from core.services.payments import apply_payment
 from core.services.sweep_batch import Batch
 
