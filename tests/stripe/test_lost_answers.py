@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.clock import FixedClock
 from core.model import Order
-from core.services.orders import checkout_request
+from core.services.checkouts import checkout_request
 from tests.stripe.conftest import Stripe
 
 
