@@ -84,7 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start planbot as configured")
 
     chat = commands.add_parser("chat", help="the console chat on stdin/stdout")
-    chat.add_argument("--workspace", required=True, help="workspace name (made if missing)")
+    chat.add_argument(
+        "--workspace",
+        help="workspace name (made if missing); for staff an existing workspace's name or id",
+    )
     chat.add_argument("--user", required=True, help="your user id (made if missing)")
     chat.add_argument("--role", choices=("admin", "member", "staff"), default="admin")
     chat.add_argument("--lang", choices=("en", "vi"), default="en")
@@ -189,9 +192,11 @@ def cmd_run(_: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    if args.workspace is None and args.role != "staff":
+        raise UsageError("planbot chat: error: --workspace is required (except with --role staff)")
     for name in ("workspace", "user"):
         value = getattr(args, name)
-        if not value.strip() or len(value) > 60:
+        if value is not None and (not value.strip() or len(value) > 60):
             raise UsageError(f"planbot chat: error: --{name} needs 1 to 60 characters")
     settings = load_settings()
     ctx = build_context(settings)
@@ -202,11 +207,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         try:
             chat = await open_chat(
                 ctx,
-                workspace=args.workspace.strip(),
+                workspace=None if args.workspace is None else args.workspace.strip(),
                 user=args.user.strip(),
                 role=args.role,
                 language=args.lang,
-                support_staff=settings.support_staff,
             )
             await chat.run(sys.stdin)
         finally:

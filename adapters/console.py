@@ -6,10 +6,13 @@ import asyncio
 import codecs
 import contextlib
 import os
+import secrets
 import sys
+import tempfile
 import threading
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TextIO
 
 from adapters.repeat import repeat
@@ -21,6 +24,7 @@ from bot.notices import notice_text
 from bot.vocabulary import (
     Choices,
     Confirmation,
+    Image,
     Incoming,
     Link,
     NumberPrompt,
@@ -29,9 +33,11 @@ from bot.vocabulary import (
     Tap,
     Text,
 )
-from core.access import Actor
+from core.access import Actor, StaffTier
+from core.errors import InvalidRequest
 from core.services.context import Context
 from core.services.outbox import take_notices
+from core.services.staff.targets import resolve_workspace
 from core.services.workspaces import ensure_member, ensure_workspace
 from core.states import Role
 
@@ -92,6 +98,8 @@ def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
         return reply.text, ()
     if isinstance(reply, Link):
         return f"{reply.text}\nLink: {reply.url}", ()
+    if isinstance(reply, Image):
+        return f"{reply.caption}\nChart: {save_image(reply)}", ()
     if isinstance(reply, NumberPrompt) or (
         isinstance(reply, Choices) and all(o.value in NAVIGATION for o in reply.options)
     ):
@@ -105,6 +113,15 @@ def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
             lines.append(reply.footnote)
         return "\n".join(lines + _numbered(reply.options)), reply.options
     return "\n".join([reply.text, *_numbered(reply.options)]), reply.options
+
+
+def save_image(image: Image) -> Path:
+    """A picture as a file the person at the console can open (Chart: PATH)."""
+    folder = Path(tempfile.gettempdir()) / "planbot-charts"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{secrets.token_hex(4)}-{image.filename}"
+    path.write_bytes(image.png)
+    return path
 
 
 def _numbered(options: tuple[Option, ...]) -> list[str]:
@@ -122,6 +139,8 @@ class ConsoleChat:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     options: tuple[Option, ...] = ()
     version: int = 0
+    workspace_id: int | None = None
+    """Set for support staff: the customer workspace they opened the chat on, if any."""
 
     @property
     def chat(self) -> str:
@@ -131,7 +150,14 @@ class ConsoleChat:
         """A typed number is the position of a shown option and a typed label (or its
         leading words) names one; /name is a command; anything else is text."""
         text = line.strip()
-        base = Incoming(PLATFORM, self.workspace, self.chat, self.user, self.language)
+        base = Incoming(
+            PLATFORM,
+            self.workspace,
+            self.chat,
+            self.user,
+            self.language,
+            workspace_id=self.workspace_id,
+        )
         if text.startswith("/"):
             name, _, argument = text[1:].partition(" ")
             return replace(base, command=name, argument=argument)
@@ -203,25 +229,37 @@ class ConsoleChat:
         await repeat(self.deliver_notices, NOTICE_POLL_SECONDS, "console notice delivery")
 
 
+STAFF_DESK = "staff"
+"""The console chat of support staff who opened no customer workspace."""
 CONSOLE_ROLES = {"admin": Role.ADMIN, "member": Role.MEMBER, "owner": Role.OWNER}
 
 
 async def open_chat(
     ctx: Context,
     *,
-    workspace: str,
+    workspace: str | None,
     user: str,
     role: str,
     language: str,
-    support_staff: frozenset[str] = frozenset(),
     out: TextIO | None = None,
 ) -> ConsoleChat:
-    """A trusted local chat: the workspace and the member are made with the role if missing."""
-    workspace_id = await ensure_workspace(ctx, PLATFORM, workspace, workspace)
-    staff = set(support_staff)
+    """A trusted local chat: for customers the workspace and the member are made with the
+    role if missing; support staff (a manager here) name an existing workspace, or none."""
     if role == "staff":
-        staff.add(f"{PLATFORM}:{user}")
-    else:
-        await ensure_member(ctx, workspace_id, Actor(PLATFORM, user), CONSOLE_ROLES[role])
-    engine = Engine(ctx, all_flows(), support_staff=frozenset(staff))
+        ctx = replace(ctx, staff=ctx.staff.with_member(PLATFORM, user, StaffTier.MANAGER))
+        target = None if workspace is None else await resolve_workspace(ctx, workspace)
+        engine = Engine(ctx, all_flows())
+        return ConsoleChat(
+            engine,
+            STAFF_DESK if target is None else target.external_id or str(target.id),
+            user,
+            language,
+            out or sys.stdout,
+            workspace_id=None if target is None else target.id,
+        )
+    if workspace is None:
+        raise InvalidRequest("Name the workspace to chat in.")
+    workspace_id = await ensure_workspace(ctx, PLATFORM, workspace, workspace)
+    await ensure_member(ctx, workspace_id, Actor(PLATFORM, user), CONSOLE_ROLES[role])
+    engine = Engine(ctx, all_flows())
     return ConsoleChat(engine, workspace, user, language, out or sys.stdout)

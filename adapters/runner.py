@@ -147,7 +147,6 @@ async def console_mode(
             user=DEMO_USER,
             role="admin",
             language="en",
-            support_staff=settings.support_staff,
         )
         links = (
             "Payment links are Stripe Checkout pages.\n"

@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.clock import Clock, FixedClock, SystemClock, parse_iso
 from core.db import DEFAULT_DATABASE_URL
+from core.staff import (
+    StaffDirectory,
+    StaffSettingError,
+    parse_approval_over,
+    parse_staff,
+    parse_staff_chats,
+)
 
 
 class SettingsError(ValueError):
@@ -32,12 +39,15 @@ class Settings(BaseSettings):
     SLACK_CLIENT_SECRET: str | None = None
     SLACK_API_URL: str = "https://slack.com/api/"
     SLACK_COMMAND: str = "/plans"
+    SLACK_STAFF_COMMAND: str = "/staff"
     STRIPE_SECRET_KEY: str | None = None
     STRIPE_WEBHOOK_SECRET: str | None = None
     STRIPE_API_BASE: str = "https://api.stripe.com"
     PLANBOT_PUBLIC_URL: str | None = None
     PLANBOT_CATALOG: str | None = None
     PLANBOT_SUPPORT_STAFF: str = ""
+    PLANBOT_STAFF_CHATS: str = ""
+    PLANBOT_APPROVAL_OVER: str = "1000"
     PLANBOT_HOST: str = "127.0.0.1"
     PLANBOT_PORT: int = Field(default=8000, ge=1, le=65535)
     PLANBOT_CLOCK: datetime | None = None
@@ -49,6 +59,21 @@ class Settings(BaseSettings):
             return None
         if isinstance(value, str):
             return parse_iso(value)
+        return value
+
+    @field_validator("PLANBOT_SUPPORT_STAFF", "PLANBOT_STAFF_CHATS", "PLANBOT_APPROVAL_OVER")
+    @classmethod
+    def _staff_setting(cls, value: str, info: ValidationInfo) -> str:
+        """Staff settings are checked at start, so a typo never leaves a person without access."""
+        parse = {
+            "PLANBOT_SUPPORT_STAFF": parse_staff,
+            "PLANBOT_STAFF_CHATS": parse_staff_chats,
+            "PLANBOT_APPROVAL_OVER": parse_approval_over,
+        }[str(info.field_name)]
+        try:
+            parse(value)
+        except StaffSettingError as exc:
+            raise ValueError(str(exc).partition(": ")[2]) from None
         return value
 
     @field_validator(
@@ -70,10 +95,13 @@ class Settings(BaseSettings):
             return self.PLANBOT_PUBLIC_URL.rstrip("/")
         return f"http://{self.PLANBOT_HOST}:{self.PLANBOT_PORT}"
 
-    @property
-    def support_staff(self) -> frozenset[str]:
-        """Support staff as "platform:user_id" entries (comma separated in the setting)."""
-        return frozenset(s.strip() for s in self.PLANBOT_SUPPORT_STAFF.split(",") if s.strip())
+    def staff(self) -> StaffDirectory:
+        """Support staff with their tiers, the staff chats and the approval threshold."""
+        return StaffDirectory(
+            parse_staff(self.PLANBOT_SUPPORT_STAFF),
+            parse_staff_chats(self.PLANBOT_STAFF_CHATS),
+            parse_approval_over(self.PLANBOT_APPROVAL_OVER),
+        )
 
     def clock(self) -> Clock:
         return SystemClock() if self.PLANBOT_CLOCK is None else FixedClock(self.PLANBOT_CLOCK)

@@ -47,6 +47,7 @@ def build_context(settings: Settings) -> Context:
         # The sandbox is the payment provider unless a real one is configured.
         gateway=build_gateway(settings, db),
         notifier=OutboxNotifier(db, clock),
+        staff=settings.staff(),
     )
 
 

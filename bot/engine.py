@@ -25,6 +25,9 @@ from core.services.conversations import ConversationState, ConversationStore, St
 log = logging.getLogger("planbot.engine")
 
 IDLE_EXPIRY = timedelta(minutes=30)
+STANDING = "run:"
+"""A button that stands for a command however old its message (a staff result's actions,
+a notice's Pay): `run:<command>:<argument>` runs it whatever the conversation's version."""
 REPEAT_IN_FLIGHT = timedelta(seconds=10)
 """How long after an update moved the conversation a copy of it is taken as still in flight."""
 COMMAND_FLOWS = {
@@ -43,6 +46,7 @@ COMMAND_FLOWS = {
     "invite": "invite",
     # Registered only by platforms whose own admins are billing admins (bot.flows.admins).
     "admins": "admins",
+    "staff": "staff",
 }
 
 
@@ -69,7 +73,6 @@ class Engine:
         services: Context,
         flows: Mapping[str, Flow],
         *,
-        support_staff: frozenset[str] = frozenset(),
         idle_expiry: timedelta = IDLE_EXPIRY,
         help: Callable[[Translator], str] | None = None,
         command_prefix: str = "/",
@@ -78,7 +81,6 @@ class Engine:
         self.services = services
         self.store = ConversationStore(services.db)
         self.flows = dict(flows)
-        self.support_staff = support_staff
         self.idle_expiry = idle_expiry
         self.help = help or help_text
         self.command_prefix = command_prefix
@@ -158,8 +160,7 @@ class Engine:
         return [_stamped(reply, update.state.version) for reply in replies]
 
     def actor(self, incoming: Incoming) -> Actor:
-        key = f"{incoming.platform}:{incoming.user}"
-        return Actor(incoming.platform, incoming.user, is_support=key in self.support_staff)
+        return self.services.staff.actor(incoming.platform, incoming.user)
 
     async def _load(self, incoming: Incoming) -> _Update:
         loaded = await self.store.load(
@@ -193,6 +194,7 @@ class Engine:
             conversation_key=key or f"new:{secrets.token_hex(8)}",
             memo=update.memo,
             command=self.command,
+            in_group=update.incoming.is_group,
         )
 
     async def _dispatch(self, update: _Update) -> list[Reply]:
@@ -204,6 +206,9 @@ class Engine:
             notes.append(Text(t("Your previous conversation expired, so we start afresh.")))
         if incoming.command is not None:
             return notes + await self._command(update, incoming.command, incoming.argument)
+        if incoming.tap is not None and incoming.tap.value.startswith(STANDING):
+            name, _, argument = incoming.tap.value[len(STANDING) :].partition(":")
+            return notes + await self._command(update, name, argument)
         if incoming.tap is not None:
             if incoming.tap.version != state.version:
                 return [
@@ -279,7 +284,13 @@ class Engine:
         if name == BACK:
             return await self._back(update)
         if name in (HELP, "start"):
-            return [Text(self.help(t)), *await self._current(update)]
+            text = self.help(t)
+            if update.actor.is_support:
+                text += "\n" + t(
+                    "{command} - support staff: look up and fix a customer's billing",
+                    command=self.command("staff"),
+                )
+            return [Text(text), *await self._current(update)]
         if name == "language":
             return self._language(update, argument)
         flow_name = COMMAND_FLOWS.get(name)
@@ -375,13 +386,15 @@ class Engine:
 
     def menu(self, update: _Update) -> list[Reply]:
         t = update.t
-        options = (
+        options: tuple[Option, ...] = (
             Option(t("Plans"), "cmd:plans"),
             Option(t("My subscription"), "cmd:subscription"),
             Option(t("Upgrade or buy"), "cmd:upgrade"),
             Option(t("Start a trial"), "cmd:trial"),
             Option(t("Unsubscribe"), "cmd:unsubscribe"),
         )
+        if update.actor.is_support:
+            options = (*options, Option(t("Support staff"), "cmd:staff"))
         return [Choices(t("What would you like to do?"), options, update.state.version)]
 
 

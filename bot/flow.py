@@ -34,6 +34,8 @@ class Turn:
     memo: dict[str, Any] = field(default_factory=dict)
     command: Callable[[str], str] = slash
     """How a person types the command `name` on this platform ("/plans details" in Slack)."""
+    in_group: bool = False
+    """The update came from a group chat whose members all see the answer."""
 
     def nav(self, *, back: bool = True) -> tuple[Option, ...]:
         """The Back and Cancel buttons every step offers."""

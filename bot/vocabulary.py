@@ -31,6 +31,8 @@ class Incoming:
     """Set by adapters that already know the workspace; it wins over `workspace`."""
     update_id: str | None = None
     """The platform's id of this update, where it has one: a repeat of it is answered quietly."""
+    is_group: bool = False
+    """From a group chat where everyone sees the answers (not an ephemeral or private one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,17 @@ class Confirmation:
     footnote: str = ""
 
 
-Reply = Text | Choices | NumberPrompt | Link | Confirmation
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A picture (a PNG chart) with its caption: a photo, an uploaded file or a saved file."""
+
+    png: bytes
+    caption: str
+    filename: str
+    title: str = ""
+
+
+Reply = Text | Choices | NumberPrompt | Link | Confirmation | Image
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,75 @@ from core.errors import N_, NotAllowed
 from core.states import Role
 
 
+class StaffTier(StrEnum):
+    """How much a support person may do (DESIGN section 13); each tier can do what the one
+    before it can."""
+
+    VIEWER = "viewer"
+    AGENT = "agent"
+    MANAGER = "manager"
+
+
+class StaffVerb(StrEnum):
+    """The `/staff` verbs (their names are part of the contract), plus approving another
+    manager's refund or credit."""
+
+    FIND = "find"
+    SHOW = "show"
+    AUDIT = "audit"
+    ORDERS = "orders"
+    PAYMENTS = "payments"
+    FLAGGED = "flagged"
+    NOTICES = "notices"
+    STATS = "stats"
+    EXTEND = "extend"
+    RESEND = "resend"
+    GRANT = "grant"
+    UNSUBSCRIBE = "unsubscribe"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    REFUND = "refund"
+    CREDIT = "credit"
+    APPROVE = "approve"
+
+
+_TIER_RANK = {StaffTier.VIEWER: 0, StaffTier.AGENT: 1, StaffTier.MANAGER: 2}
+
+STAFF_TABLE: dict[StaffVerb, StaffTier] = {
+    **dict.fromkeys(
+        (
+            StaffVerb.FIND,
+            StaffVerb.SHOW,
+            StaffVerb.AUDIT,
+            StaffVerb.ORDERS,
+            StaffVerb.PAYMENTS,
+            StaffVerb.FLAGGED,
+            StaffVerb.NOTICES,
+            StaffVerb.STATS,
+        ),
+        StaffTier.VIEWER,
+    ),
+    **dict.fromkeys(
+        (
+            StaffVerb.EXTEND,
+            StaffVerb.RESEND,
+            StaffVerb.GRANT,
+            StaffVerb.UNSUBSCRIBE,
+            StaffVerb.RESUME,
+        ),
+        StaffTier.AGENT,
+    ),
+    **dict.fromkeys(
+        (StaffVerb.CANCEL, StaffVerb.REFUND, StaffVerb.CREDIT, StaffVerb.APPROVE),
+        StaffTier.MANAGER,
+    ),
+}
+"""The least tier each verb needs: DESIGN section 13's table."""
+
+CHANGING_VERBS = frozenset(v for v, tier in STAFF_TABLE.items() if tier is not StaffTier.VIEWER)
+"""Verbs that change a customer's billing: each goes preview, reason, confirm, run."""
+
+
 class Action(StrEnum):
     VIEW_PACKAGES = "view_packages"
     VIEW_DETAILS = "view_details"
@@ -25,7 +94,12 @@ class Actor:
 
     platform: str
     user_id: str
-    is_support: bool = False
+    tier: StaffTier | None = None
+    """Set for support staff (PLANBOT_SUPPORT_STAFF): how much they may do."""
+
+    @property
+    def is_support(self) -> bool:
+        return self.tier is not None
 
     @classmethod
     def system(cls) -> Actor:
@@ -91,8 +165,10 @@ def allowed(action: Action, actor: Actor, role: str | None) -> bool:
         return True
     if action is Action.VIEW_PACKAGES:
         return True
-    if actor.is_support:
-        return action in (Action.VIEW_DETAILS, Action.UNSUBSCRIBE, Action.SUPPORT)
+    if actor.tier is not None:
+        if action is Action.UNSUBSCRIBE:
+            return staff_may(StaffVerb.UNSUBSCRIBE, actor.tier)
+        return action in (Action.VIEW_DETAILS, Action.SUPPORT)
     if action is Action.VIEW_DETAILS:
         return role is not None
     if action in (Action.START_TRIAL, Action.BUY, Action.UNSUBSCRIBE, Action.MANAGE_ADMINS):
@@ -103,3 +179,38 @@ def allowed(action: Action, actor: Actor, role: str | None) -> bool:
 def require(action: Action, actor: Actor, role: str | None) -> None:
     if not allowed(action, actor, role):
         raise NotAllowed(_REFUSALS[action])
+
+
+def staff_may(verb: StaffVerb, tier: StaffTier | None) -> bool:
+    """Whether a support person of `tier` (None: not staff) may use `verb`."""
+    return tier is not None and _TIER_RANK[tier] >= _TIER_RANK[STAFF_TABLE[verb]]
+
+
+_TIER_NAMES = {
+    StaffTier.VIEWER: N_("viewer"),
+    StaffTier.AGENT: N_("agent"),
+    StaffTier.MANAGER: N_("manager"),
+}
+
+
+def tier_name(tier: StaffTier) -> str:
+    """The tier's name, marked for translation."""
+    return _TIER_NAMES[tier]
+
+
+def require_staff(verb: StaffVerb, actor: Actor) -> None:
+    """Refuse a verb the actor's tier does not reach, saying which tier it needs."""
+    if actor.tier is None:
+        raise NotAllowed(_REFUSALS[Action.SUPPORT])
+    if not staff_may(verb, actor.tier):
+        raise NotAllowed(
+            "/staff {verb} needs the {tier} tier; yours is {yours}.",
+            verb=verb.value,
+            tier=STAFF_TABLE[verb].value,
+            yours=actor.tier.value,
+        )
+
+
+def staff_verbs(tier: StaffTier) -> tuple[StaffVerb, ...]:
+    """The verbs a tier may use, in the table's order (approving is not typed as a verb)."""
+    return tuple(v for v in STAFF_TABLE if v is not StaffVerb.APPROVE and staff_may(v, tier))

@@ -293,6 +293,36 @@ class AuditEntry(Base):
     order_id: Mapped[int | None] = mapped_column(Integer)
     payment_id: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
+    actor_tier: Mapped[str | None] = mapped_column(String(16))
+    """The support tier the actor acted with (None: not support staff)."""
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(Text)
+    refund_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class StaffAction(Base):
+    """A support person's confirmed change: its single-use confirm token, the state it was
+    previewed on, who asked, why, whether it waits for a second manager, and its result."""
+
+    __tablename__ = "staff_actions"
+    __table_args__ = (Index("ix_staff_actions_workspace", "workspace_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(40), unique=True)
+    verb: Mapped[str] = mapped_column(String(16))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int | None] = mapped_column(Integer)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state_key: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_tier: Mapped[str] = mapped_column(String(16))
+    reason_code: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24))
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
 
 
 class Conversation(Base):

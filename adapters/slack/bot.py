@@ -55,6 +55,7 @@ from core.services.context import Context
 __all__ = ["PLATFORM", "SlackBot", "build_app"]
 
 DEFAULT_COMMAND = "/plans"
+DEFAULT_STAFF_COMMAND = "/staff"
 CLOSE_WAIT_SECONDS = 10.0
 Work = Callable[[dict[str, Any], AsyncWebClient], Coroutine[Any, Any, None]]
 log = logging.getLogger("planbot.slack")
@@ -93,7 +94,7 @@ class SlackBot:
         app: AsyncApp,
         *,
         command: str = DEFAULT_COMMAND,
-        support_staff: frozenset[str] = frozenset(),
+        staff_command: str = DEFAULT_STAFF_COMMAND,
         role_ttl: float = ROLE_TTL_SECONDS,
         installations: AsyncInstallationStore | None = None,
     ) -> None:
@@ -101,11 +102,11 @@ class SlackBot:
         self.app = app
         self.installations = installations
         self.command = command if command.startswith("/") else f"/{command}"
+        self.staff_command = staff_command if staff_command.startswith("/") else f"/{staff_command}"
         flows = {**all_flows(), "admins": admins_flow(texts.add_admin_hint(self.command))}
         self.engine = Engine(
             ctx,
             flows,
-            support_staff=support_staff,
             help=lambda t: texts.help_text(t, self.command),
             command_prefix=f"{self.command} ",
             command=self.typed_command,
@@ -114,6 +115,7 @@ class SlackBot:
         self.delivery = Delivery(ctx, app.client, installations, self.typed_command)
         self._tasks: set[asyncio.Task[None]] = set()
         app.command(self.command)(self._after_ack(self._on_command))
+        app.command(self.staff_command)(self._after_ack(self._on_staff_command))
         app.action(re.compile(f"^{TAP_ACTION}"))(self._after_ack(self._on_tap))
         app.action(SELECT_ACTION)(self._after_ack(self._on_tap))
         app.action(NUMBER_ACTION)(self._after_ack(self._on_number))
@@ -202,6 +204,11 @@ class SlackBot:
         await self.step(
             body, client, where_of_command(body), command=name, argument=argument.strip()
         )
+
+    async def _on_staff_command(self, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The support staff's own command: `/staff <verb> [args]`, answered only to them."""
+        text = mentions_as_ids(str(body.get("text") or "")).strip()
+        await self.step(body, client, where_of_command(body), command="staff", argument=text)
 
     async def _on_tap(self, body: dict[str, Any], client: AsyncWebClient) -> None:
         action = (body.get("actions") or [{}])[0]

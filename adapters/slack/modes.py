@@ -74,7 +74,7 @@ async def build_bot(ctx: Context, settings: Settings, *, socket: bool) -> SlackB
         ctx,
         app,
         command=settings.SLACK_COMMAND,
-        support_staff=settings.support_staff,
+        staff_command=settings.SLACK_STAFF_COMMAND,
         installations=installations,
     )
 

@@ -51,13 +51,11 @@ class TelegramBot:
         self,
         ctx: Context,
         application: Application[Any, Any, Any, Any, Any, Any],
-        *,
-        support_staff: frozenset[str] = frozenset(),
     ) -> None:
         self.ctx = ctx
         self.application = application
         flows = {**all_flows(), **workspace_flows(self.deep_link)}
-        self.engine = Engine(ctx, flows, support_staff=support_staff)
+        self.engine = Engine(ctx, flows)
         application.add_handler(TypeHandler(Update, self._on_update))
         application.add_error_handler(self._on_error)
         self._started = False
@@ -137,6 +135,7 @@ class TelegramBot:
             display_name=user.full_name,
             workspace_id=await current_workspace(self.ctx, actor),
             update_id=str(update.update_id),
+            is_group=is_group,
         )
         query = update.callback_query
         if query is not None:

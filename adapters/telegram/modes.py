@@ -57,7 +57,7 @@ def build_bot(ctx: Context, settings: Settings, *, polling: bool) -> TelegramBot
     application = build_application(
         settings.TELEGRAM_BOT_TOKEN, settings.TELEGRAM_API_BASE_URL, polling=polling
     )
-    return TelegramBot(ctx, application, support_staff=settings.support_staff)
+    return TelegramBot(ctx, application)
 
 
 async def start_polling(bot: TelegramBot, *, poll_seconds: int = 10) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.flow import Flow
 from bot.flows import details, plans, trial, unsubscribe, upgrade
+from bot.flows.staff import staff_flow
 
 
 def all_flows() -> dict[str, Flow]:
@@ -15,5 +16,6 @@ def all_flows() -> dict[str, Flow]:
         unsubscribe.UNSUBSCRIBE,
         unsubscribe.RESUME,
         unsubscribe.WITHDRAW,
+        staff_flow(),
     ]
     return {flow.name: flow for flow in flows}

@@ -22,6 +22,7 @@ from core.errors import NotFound
 from core.model import AuditEntry, Member, Subscription, Workspace
 from core.ports import Notice, Notifier, PaymentGateway, RecordingNotifier
 from core.pricing import Terms
+from core.staff import StaffDirectory
 from core.states import InactiveReason, SubscriptionState
 
 
@@ -32,6 +33,8 @@ class Context:
     clock: Clock
     gateway: PaymentGateway | None = None
     notifier: Notifier = field(default_factory=RecordingNotifier)
+    staff: StaffDirectory = field(default_factory=StaffDirectory)
+    """The vendor's support staff, their chats and the second-approval threshold."""
 
     async def send(self, notices: list[Notice]) -> None:
         for notice in notices:
@@ -137,6 +140,9 @@ def audit_values(
     order_id: int | None = None,
     payment_id: int | None = None,
     reason: str | None = None,
+    reason_code: str | None = None,
+    comment: str | None = None,
+    refund_id: int | None = None,
 ) -> dict[str, Any]:
     """An audit row's columns, for callers that insert many rows in one statement."""
     return {
@@ -150,6 +156,10 @@ def audit_values(
         "order_id": order_id,
         "payment_id": payment_id,
         "reason": reason,
+        "actor_tier": None if actor.tier is None else actor.tier.value,
+        "reason_code": reason_code,
+        "comment": comment,
+        "refund_id": refund_id,
     }
 
 
@@ -166,6 +176,9 @@ def audit(
     order_id: int | None = None,
     payment_id: int | None = None,
     reason: str | None = None,
+    reason_code: str | None = None,
+    comment: str | None = None,
+    refund_id: int | None = None,
 ) -> None:
     session.add(
         AuditEntry(
@@ -180,6 +193,9 @@ def audit(
                 order_id=order_id,
                 payment_id=payment_id,
                 reason=reason,
+                reason_code=reason_code,
+                comment=comment,
+                refund_id=refund_id,
             )
         )
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from core.access import Actor
+from core.access import Actor, StaffTier
 from core.errors import InvalidRequest, NotAllowed
 from core.model import AuditEntry, Order, Role
 from core.pricing import Terms
@@ -20,7 +20,7 @@ from tests.integration.helpers import buy, subscription
 MEMBER = Actor("telegram", "2002")
 ADMIN = Actor("telegram", "3003")
 OUTSIDER = Actor("telegram", "9009")
-STAFF = Actor("slack", "U-support", is_support=True)
+STAFF = Actor("slack", "U-support", tier=StaffTier.MANAGER)
 
 
 @pytest.fixture

@@ -29,6 +29,8 @@ from core.model import Base
 from tests.conftest import PG_URL
 
 PLANBOT_TABLES = set(Base.metadata.tables)
+LATER_TABLES = {"staff_actions"}
+"""Tables migrations after 0004 add."""
 SLACK = slack_metadata()
 # What head builds: planbot's models, and the Slack tables from slack-sdk's own builders.
 SCHEMA = (Base.metadata, SLACK)
@@ -224,17 +226,23 @@ async def test_upgrade_builds_the_slack_tables_as_slack_sdk_does_and_downgrade_r
 
     await asyncio.to_thread(downgrade, empty_database, "0004")
     before = await _inspect(empty_database, (Base.metadata,))
-    assert before["tables"] == PLANBOT_TABLES | {"alembic_version"}
+    assert before["tables"] == PLANBOT_TABLES - LATER_TABLES | {"alembic_version"}
     assert before["version"] == "0004"
     # Only what later migrations add to planbot's own tables (0006: the sweep's indexes,
     # 0007: the workspace a member chose, 0008: who granted a role, 0009: a conversation's
-    # last update).
+    # last update, 0010: staff actions and the audit trail's staff columns).
     assert sorted(_described(d) for d in before["differences"]) == [
+        ("add_column", "audit_entries.actor_tier"),
+        ("add_column", "audit_entries.comment"),
+        ("add_column", "audit_entries.reason_code"),
+        ("add_column", "audit_entries.refund_id"),
         ("add_column", "conversations.last_update"),
         ("add_column", "members.active_at"),
         ("add_column", "members.granted_by"),
         ("add_index", "ix_orders_subscription"),
+        ("add_index", "ix_staff_actions_workspace"),
         ("add_index", "ix_subscriptions_due_order"),
+        ("add_table", "staff_actions"),
     ]
 
 

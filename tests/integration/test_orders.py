@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.access import Actor
+from core.access import Actor, StaffTier
 from core.clock import FixedClock
 from core.errors import Conflict, InvalidRequest
 from core.model import AuditEntry, BalanceEntry, Payment, Subscription, Workspace
@@ -22,7 +22,7 @@ from tests.conftest import at
 from tests.fakes import FakeGateway
 from tests.integration.helpers import CHAT, buy, order, pay, subscription
 
-STAFF = Actor("slack", "U-support", is_support=True)
+STAFF = Actor("slack", "U-support", tier=StaffTier.MANAGER)
 
 
 async def balance(ctx: Context, workspace_id: int) -> int:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.access import Actor
+from core.access import Actor, StaffTier
 from core.clock import FixedClock
 from core.errors import Conflict, InvalidRequest
 from core.model import AuditEntry
@@ -19,7 +19,7 @@ from core.services.support import cancel_now, extend_trial, grant_accounts
 from core.services.sweep import sweep
 from tests.integration.helpers import buy, order, subscription
 
-STAFF = Actor("slack", "U-support", is_support=True)
+STAFF = Actor("slack", "U-support", tier=StaffTier.MANAGER)
 
 
 async def last_audit(ctx: Context) -> AuditEntry:

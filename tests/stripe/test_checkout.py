@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.access import Actor
+from core.access import Actor, StaffTier
 from core.clock import FixedClock
 from core.model import Payment, ProviderEvent, Subscription
 from core.pricing import Terms
@@ -19,7 +19,7 @@ from core.services.support import grant_accounts
 from core.services.sweep import sweep
 from tests.stripe.conftest import PUBLIC_URL, Stripe
 
-STAFF = Actor("telegram", "9000", is_support=True)
+STAFF = Actor("telegram", "9000", tier=StaffTier.MANAGER)
 
 
 async def count(stripe: Stripe, what: object) -> int:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.access import Actor
+from core.access import Actor, StaffTier
 from core.errors import InvalidRequest, NotAllowed
 from core.model import AuditEntry, Order, Refund, Subscription
 from core.pricing import Terms
@@ -15,7 +15,7 @@ from core.services.refunds import refund_order
 from core.services.sweep import sweep
 from tests.stripe.conftest import Stripe
 
-STAFF = Actor("telegram", "9000", is_support=True)
+STAFF = Actor("telegram", "9000", tier=StaffTier.MANAGER)
 
 
 async def _paid_subscription(stripe_env: Stripe) -> Subscription:
