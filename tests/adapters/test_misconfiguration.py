@@ -53,6 +53,19 @@ MISCONFIGURED: dict[str, tuple[dict[str, str], str]] = {
     "a port that is no number": ({"PLANBOT_PORT": "eighty"}, "PLANBOT_PORT"),
     "a host that is not this machine's": ({"PLANBOT_HOST": "192.0.2.1"}, "PLANBOT_HOST"),
     "a frozen clock that is no time": ({"PLANBOT_CLOCK": "soon"}, "PLANBOT_CLOCK"),
+    "a support person without a platform": (
+        {"PLANBOT_SUPPORT_STAFF": "42"},
+        "PLANBOT_SUPPORT_STAFF",
+    ),
+    "a support tier that does not exist": (
+        {"PLANBOT_SUPPORT_STAFF": "telegram:42=boss"},
+        "'boss'",
+    ),
+    "a staff chat without a platform": ({"PLANBOT_STAFF_CHATS": "-100123"}, "PLANBOT_STAFF_CHATS"),
+    "an approval threshold that is no amount": (
+        {"PLANBOT_APPROVAL_OVER": "lots"},
+        "PLANBOT_APPROVAL_OVER",
+    ),
 }
 
 

@@ -119,3 +119,30 @@ def test_bad_chat_flags_get_one_line_and_exit_status_2(
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0]
+
+
+def test_staff_name_an_existing_workspace_and_a_typo_creates_none(tmp_path: Path) -> None:
+    made = chat(tmp_path, ["/plans"], "--workspace", "acme", "--user", "alice")
+    assert made.returncode == 0, made.stderr
+    typo = chat(tmp_path, ["/plans"], "--workspace", "acmee", "--user", "sam", "--role", "staff")
+    assert typo.returncode == 2
+    assert typo.stderr.splitlines()[-1] == "planbot: error: There is no workspace 'acmee'."
+    found = chat(
+        tmp_path, ["/subscription"], "--workspace", "ACME", "--user", "sam", "--role", "staff"
+    )
+    assert found.returncode == 0, found.stderr
+    assert "There is no workspace" not in found.stdout
+    again = chat(tmp_path, ["/plans"], "--workspace", "acmee", "--user", "sam", "--role", "staff")
+    assert again.returncode == 2, "the typo made no workspace the first time"
+
+
+def test_staff_need_no_workspace_to_open_the_staff_menu(tmp_path: Path) -> None:
+    done = chat(tmp_path, ["/staff"], "--user", "sam", "--role", "staff")
+    assert done.returncode == 0, done.stderr
+    assert "Support staff: what would you like to do?" in done.stdout
+
+
+def test_customers_must_name_their_workspace(tmp_path: Path) -> None:
+    done = chat(tmp_path, ["/plans"], "--user", "alice")
+    assert done.returncode == 2
+    assert "--workspace is required" in done.stderr
