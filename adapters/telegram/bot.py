@@ -178,9 +178,12 @@ class TelegramBot:
         )
         query = update.callback_query
         if query is not None:
-            message_id = query.message.message_id if query.message is not None else None
-            where = Where(chat.id, user.id, is_group, message_id)
-            return replace(base, tap=decode_tap(query.data)[0]), where
+            tap, owner = decode_tap(query.data)
+            # A notice (its buttons have no owner) stays as it was for the others in the
+            # chat: the answer follows it instead of replacing it.
+            menu = query.message if owner != NO_OWNER else None
+            where = Where(chat.id, user.id, is_group, menu.message_id if menu else None)
+            return replace(base, tap=tap), where
         message = update.message
         where = Where(chat.id, user.id, is_group)
         if message is None or message.text is None:
