@@ -4,6 +4,7 @@ the vendor team's own bot token."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from adapters.runner import NotAvailable, check_platforms
 from adapters.settings import Settings
 from adapters.slack.bot import build_app
+from adapters.slack.delivery import Delivery
 from adapters.slack.http import slack_routes
 from adapters.slack.oauth import oauth_settings
 from adapters.web import create_app
@@ -162,3 +164,17 @@ def test_with_several_installations_a_staff_channel_must_name_its_team() -> None
     check_platforms(tagged)
     one_token = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
     check_platforms(Settings(_env_file=None, PLANBOT_STAFF_CHATS="slack:C0STAFF", **one_token))  # type: ignore[call-arg]
+
+
+async def test_a_staff_channel_of_a_team_that_never_installed_gets_nothing_and_a_warning(
+    two_teams: Slack, api: FakeSlackApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert two_teams.bot is not None
+    ctx = replace(two_teams.ctx, staff=staff_directory(f"slack:T0NOPE:{STAFF_CHANNEL}"))
+    delivery = Delivery(ctx, two_teams.bot.app.client, two_teams.bot.installations)
+    workspace_id = await customer_workspace(two_teams, api, ctx)
+    await flag_a_sandbox_payment(ctx, Actor("slack", ADMIN), workspace_id)
+    with caplog.at_level(logging.WARNING, logger="planbot.slack"):
+        assert await delivery.deliver_notices() == 1
+    assert api.made("chat.postMessage") == []
+    assert "team T0NOPE has not installed the app" in caplog.text

@@ -25,7 +25,9 @@ def ctx(
     notifier: RecordingNotifier,
 ) -> Context:
     staff = StaffDirectory(chats=parse_staff_chats("telegram:-100123,console:staff"))
-    return Context(db, catalog, clock, gateway, notifier, staff)
+    return Context(
+        db=db, catalog=catalog, clock=clock, gateway=gateway, notifier=notifier, staff=staff
+    )
 
 
 async def test_a_short_stripe_payment_is_posted_to_the_staff_chats(stripe_env: Stripe) -> None:
