@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.repeat import repeat
-from bot.engine import Engine
+from bot.engine import STANDING, Engine
 from bot.flow import BACK, CANCEL, pick_label
 from bot.flows import all_flows
 from bot.i18n import Translator
-from bot.notices import notice_text
+from bot.notices import notice_replies
 from bot.vocabulary import (
     Choices,
     Confirmation,
@@ -44,6 +44,9 @@ from core.states import Role
 PLATFORM = "console"
 NAVIGATION = (BACK, CANCEL)
 NOTICE_POLL_SECONDS = 1.0
+STAFF_CHAT = "staff"
+"""The console's staff chat (`PLANBOT_STAFF_CHATS=console:staff`): support staff's console
+chats show what is posted there (flagged payments, approvals), each notice once."""
 READ_SIZE = 65536
 
 
@@ -124,6 +127,12 @@ def save_image(image: Image) -> Path:
     return path
 
 
+def _as_command(value: str) -> str:
+    """A standing button as the command it runs (`run:staff:show 12` is `/staff show 12`)."""
+    command, _, argument = value.removeprefix(STANDING).partition(":")
+    return f"/{command} {argument}".rstrip()
+
+
 def _numbered(options: tuple[Option, ...]) -> list[str]:
     return [f"[{n}] {option.label}" for n, option in enumerate(options, start=1)]
 
@@ -141,6 +150,8 @@ class ConsoleChat:
     version: int = 0
     workspace_id: int | None = None
     """Set for support staff: the customer workspace they opened the chat on, if any."""
+    typing: bool = False
+    """The question shown is answered by typing: typed numbers are answers, not positions."""
 
     @property
     def chat(self) -> str:
@@ -193,7 +204,23 @@ class ConsoleChat:
             print(text, file=self.out)
             if isinstance(reply, Choices | Confirmation | NumberPrompt):
                 self.options, self.version = options, reply.version
+                self.typing = not options
         self.out.flush()
+
+    def show_notice(self, replies: list[Reply]) -> None:
+        """A notice's buttons are numbered after the menu shown, which stays answerable; at a
+        question answered by typing they are written as the commands they run instead."""
+        for reply in replies:
+            if not isinstance(reply, Choices):
+                print(render(reply)[0], file=self.out)
+            elif self.typing:
+                lines = [f"  {o.label}: {_as_command(o.value)}" for o in reply.options]
+                print("\n".join([reply.text, *lines]), file=self.out)
+            else:
+                first = len(self.options) + 1
+                numbered = [f"[{n}] {o.label}" for n, o in enumerate(reply.options, start=first)]
+                print("\n".join([reply.text, *numbered]), file=self.out)
+                self.options = (*self.options, *reply.options)
 
     async def step(self, line: str) -> None:
         if not line.strip():
@@ -204,13 +231,24 @@ class ConsoleChat:
         await self.deliver_notices()
 
     async def deliver_notices(self) -> None:
+        """This chat's notices; a support person's chat also shows the console staff chat's."""
         services = self.engine.services
         notices = await take_notices(services.db, services.clock, PLATFORM, self.chat)
+        if self.is_staff_desk:
+            notices += await take_notices(services.db, services.clock, PLATFORM, STAFF_CHAT)
         t = Translator(self.language)
         for notice in notices:
-            print(notice_text(t, services.catalog, notice), file=self.out)
+            self.show_notice(notice_replies(t, services.catalog, notice))
         if notices:
             self.out.flush()
+
+    @property
+    def is_staff_desk(self) -> bool:
+        """Support staff's chat, where PLANBOT_STAFF_CHATS names the console's staff chat."""
+        staff = self.engine.services.staff
+        return staff.tier_of(PLATFORM, self.user) is not None and staff.is_staff_chat(
+            PLATFORM, STAFF_CHAT
+        )
 
     async def run(self, source: TextIO) -> None:
         """Read lines until end of input, telling the chat about payments meanwhile."""

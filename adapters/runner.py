@@ -22,7 +22,7 @@ from adapters.settings import Settings, load_settings
 from adapters.slack.modes import slack_configured
 from adapters.stopping import Server, run_until_stopped
 from adapters.web import create_app
-from adapters.wiring import build_context, payment_routes
+from adapters.wiring import build_context, payment_routes, warn_if_no_staff_chat
 from core.clock import format_iso
 from core.migrate import upgrade
 from core.services.context import Context
@@ -114,6 +114,7 @@ def announce(settings: Settings) -> None:
         )
     safe = printable_url(settings.DATABASE_URL)
     print(f"planbot: database {safe}", file=sys.stderr)
+    warn_if_no_staff_chat(settings.staff())
 
 
 async def sweep_once(ctx: Context) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from starlette.routing import BaseRoute
 
 from adapters.sandbox import SandboxGateway
@@ -11,6 +13,9 @@ from core.db import Database
 from core.ports import PaymentGateway
 from core.services.context import Context
 from core.services.outbox import OutboxNotifier
+from core.staff import StaffDirectory
+
+log = logging.getLogger("planbot")
 
 
 def check_stripe(settings: Settings) -> None:
@@ -35,6 +40,15 @@ def build_gateway(settings: Settings, db: Database) -> PaymentGateway:
         settings.clock(),
         settings.public_url,
     )
+
+
+def warn_if_no_staff_chat(staff: StaffDirectory) -> None:
+    """Flagged payments are posted to the staff chats: with none, say so once at start."""
+    if not staff.chats:
+        log.warning(
+            "PLANBOT_STAFF_CHATS is empty: flagged payments and approvals reach no staff chat "
+            "(support finds them with /staff flagged)"
+        )
 
 
 def build_context(settings: Settings) -> Context:

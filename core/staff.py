@@ -23,6 +23,8 @@ class StaffChat:
 
     platform: str
     chat_id: str
+    team: str | None = None
+    """The vendor's Slack team the channel is in, where the app is installed in several."""
 
     @property
     def key(self) -> str:
@@ -45,7 +47,19 @@ class StaffDirectory:
         return Actor(platform, user_id, tier=self.tier_of(platform, user_id))
 
     def is_staff_chat(self, platform: str, chat_id: str) -> bool:
-        return StaffChat(platform, chat_id) in self.chats
+        return self.chat(platform, chat_id) is not None
+
+    def chat(self, platform: str, chat_id: str) -> StaffChat | None:
+        """The staff chat with this platform's chat id, if it is one."""
+        return next((c for c in self.chats if (c.platform, c.chat_id) == (platform, chat_id)), None)
+
+    def chats_on(self, platform: str) -> tuple[StaffChat, ...]:
+        return tuple(c for c in self.chats if c.platform == platform)
+
+    def user_ids(self, platform: str) -> tuple[str, ...]:
+        """The staff members' user ids on one platform."""
+        prefix = f"{platform}:"
+        return tuple(k.removeprefix(prefix) for k in self.members if k.startswith(prefix))
 
     def with_member(self, platform: str, user_id: str, tier: StaffTier) -> StaffDirectory:
         members = {**self.members, f"{platform}:{user_id}": tier}
@@ -82,10 +96,28 @@ def parse_staff(text: str) -> dict[str, StaffTier]:
     return members
 
 
+def _staff_chat(entry: str) -> StaffChat:
+    """`platform:chat_id`, or `slack:TEAM:CHANNEL` naming the vendor's Slack team."""
+    platform, rest = _platform_and_id(entry, "PLANBOT_STAFF_CHATS")
+    team, sep, chat_id = rest.rpartition(":")
+    if not sep:
+        return StaffChat(platform, rest)
+    if platform != "slack" or not team.strip() or not chat_id.strip() or ":" in team:
+        raise StaffSettingError(
+            f"PLANBOT_STAFF_CHATS: {entry!r} is not platform:chat_id "
+            "(only Slack names a team: slack:TEAM:CHANNEL)"
+        )
+    return StaffChat(platform, chat_id.strip(), team.strip())
+
+
 def parse_staff_chats(text: str) -> tuple[StaffChat, ...]:
-    """`platform:chat_id`, comma-separated (`telegram:-100123`, `slack:C0STAFF`)."""
-    chats = [StaffChat(*_platform_and_id(e, "PLANBOT_STAFF_CHATS")) for e in _entries(text)]
-    return tuple(dict.fromkeys(chats))
+    """`platform:chat_id`, comma-separated (`telegram:-100123`, `slack:C0STAFF`,
+    `slack:T0TEAM:C0STAFF`, `console:staff`); a chat named twice counts once."""
+    chats: dict[tuple[str, str], StaffChat] = {}
+    for entry in _entries(text):
+        chat = _staff_chat(entry)
+        chats.setdefault((chat.platform, chat.chat_id), chat)
+    return tuple(chats.values())
 
 
 def parse_approval_over(text: str) -> Decimal:

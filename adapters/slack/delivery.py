@@ -1,6 +1,7 @@
 """Replies out: Home views, messages updated in place in the app's DM, answers only the
-caller sees in channels (by response_url, which needs no channel membership), and notices
-posted to each person with their workspace's bot token."""
+caller sees in channels (by response_url, which needs no channel membership), notices
+posted to each person with their workspace's bot token, and staff-chat notices posted to
+the vendor's channel with the vendor team's token."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.repeat import repeat
+from adapters.slack import texts
 from adapters.slack.payloads import Where
 from adapters.slack.people import PLATFORM
-from adapters.slack.render import Block, Outbound, mrkdwn_escape
+from adapters.slack.render import Block, Outbound, Wording, compose, mrkdwn_escape
 from bot.flow import slash
-from bot.i18n import Translator
-from bot.notices import notice_text
+from bot.notices import notice_replies, notice_translator
+from core.ports import Notice
 from core.services.context import Context
-from core.services.outbox import take_platform_notices
+from core.services.outbox import PendingNotice, take_platform_notices
 from core.services.workspaces import platform_id
 
 HOME_BLOCKS = 100
@@ -116,8 +118,12 @@ class Delivery:
         if self.installations is None:
             return self.client
         team = await platform_id(self.ctx, workspace_id, PLATFORM)
-        if team is None:
-            return None
+        return None if team is None else await self.client_for_team(team)
+
+    async def client_for_team(self, team: str) -> AsyncWebClient | None:
+        """The Web API client with the bot token a team installed the app with."""
+        if self.installations is None:
+            return self.client
         bot = await self.installations.async_find_bot(enterprise_id=None, team_id=team)
         if bot is None or not bot.bot_token:
             return None
@@ -132,28 +138,55 @@ class Delivery:
         await repeat(self.deliver_notices, every, "Slack notice delivery")
 
     async def deliver_notices(self) -> int:
-        """Post what the outbox holds for Slack to each person directly."""
+        """Post what the outbox holds for Slack: to each person directly, and to the staff
+        channels, with the notice's buttons."""
         pending = await take_platform_notices(self.ctx.db, self.ctx.clock, PLATFORM)
         for item in pending:
-            notice = item.notice
-            if notice.chat_id is None:
-                continue
-            user = notice.chat_id.rpartition(":")[2]
-            t = Translator(item.locale or "en", item.timezone)
-            text = mrkdwn_escape(notice_text(t, self.ctx.catalog, notice, self.command))
+            if item.notice.chat_id is not None:
+                await self._post_notice(item, item.notice.chat_id)
+        return len(pending)
+
+    async def _post_notice(self, item: PendingNotice, chat_id: str) -> None:
+        notice = item.notice
+        t = notice_translator(self.ctx.staff, notice, item.locale, item.timezone)
+        replies = notice_replies(t, self.ctx.catalog, notice, self.command)
+        messages = compose(replies, Wording(texts.enter_number(t), texts.choose(t)))
+        channel, client = await self._destination(notice, chat_id)
+        if client is None:
+            return
+        try:
+            for message in messages:
+                await client.chat_postMessage(
+                    channel=channel, text=mrkdwn_escape(message.text), blocks=message.blocks
+                )
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            log.warning("notice %s to %s not delivered: %s", notice.kind, channel, error)
+
+    async def _destination(self, notice: Notice, chat_id: str) -> tuple[str, AsyncWebClient | None]:
+        """A staff channel with its team's token; a person (the user of `channel:user`) with
+        the token of the workspace the notice is about."""
+        staff_chat = self.ctx.staff.chat(PLATFORM, chat_id)
+        if staff_chat is None:
             client = await self.client_for(notice.workspace_id)
             if client is None:
                 log.warning(
                     "notice %s: workspace %s has no installation", notice.kind, notice.workspace_id
                 )
-                continue
-            try:
-                await client.chat_postMessage(
-                    channel=user,
-                    text=text,
-                    blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
-                )
-            except SlackApiError as exc:
-                error = exc.response.get("error")
-                log.warning("notice %s to %s not delivered: %s", notice.kind, user, error)
-        return len(pending)
+            return chat_id.rpartition(":")[2], client
+        if self.installations is None:
+            return staff_chat.chat_id, self.client
+        if staff_chat.team is None:
+            log.warning(
+                "notice %s: staff channel %s names no team (slack:TEAM:%s), so no bot token",
+                notice.kind,
+                staff_chat.chat_id,
+                staff_chat.chat_id,
+            )
+            return staff_chat.chat_id, None
+        client = await self.client_for_team(staff_chat.team)
+        if client is None:
+            log.warning(
+                "notice %s: team %s has not installed the app", notice.kind, staff_chat.team
+            )
+        return staff_chat.chat_id, client

@@ -45,6 +45,8 @@ def check_slack(settings: Settings, *, socket: bool) -> None:
             "SLACK_BOT_TOKEN (xoxb-..., one workspace) or SLACK_CLIENT_ID and "
             "SLACK_CLIENT_SECRET (installation through OAuth) is required"
         )
+    if oauth:
+        _staff_channels_name_their_team(settings)
     if socket and not settings.SLACK_APP_TOKEN:
         raise SlackSetupError("SLACK_APP_TOKEN (xapp-...) is required for Socket Mode")
     if not socket and not settings.SLACK_SIGNING_SECRET:
@@ -52,6 +54,16 @@ def check_slack(settings: Settings, *, socket: bool) -> None:
             "SLACK_SIGNING_SECRET is required to serve /slack/events (or set SLACK_APP_TOKEN "
             "for Socket Mode)"
         )
+
+
+def _staff_channels_name_their_team(settings: Settings) -> None:
+    """Installed in several teams, a staff channel's notices need the vendor team's token."""
+    for chat in settings.staff().chats_on("slack"):
+        if chat.team is None:
+            raise SlackSetupError(
+                f"PLANBOT_STAFF_CHATS: slack:{chat.chat_id} must name the vendor's team when "
+                f"the app is installed through OAuth: slack:TEAM_ID:{chat.chat_id}"
+            )
 
 
 async def build_bot(ctx: Context, settings: Settings, *, socket: bool) -> SlackBot:

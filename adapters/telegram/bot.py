@@ -9,21 +9,21 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from adapters.repeat import repeat
 from adapters.telegram import texts
 from adapters.telegram.delivery import edit, remove_keyboard, send, with_retry
 from adapters.telegram.render import Outbound, compose, decode_tap
-from bot.engine import Engine
+from bot.engine import STANDING, Engine
 from bot.flows import all_flows
 from bot.flows.workspace import workspace_flows
 from bot.i18n import LANGUAGES, Translator, language_of
-from bot.notices import notice_text
-from bot.vocabulary import Incoming, Text
+from bot.notices import notice_replies, notice_translator
+from bot.vocabulary import Incoming, Tap, Text
 from core.access import Actor
 from core.services.context import Context
 from core.services.invites import current_workspace
@@ -32,6 +32,8 @@ from core.services.outbox import take_platform_notices
 PLATFORM = "telegram"
 log = logging.getLogger("planbot.telegram")
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
+NO_OWNER = 0
+"""The owner of buttons anyone in the chat may tap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,9 @@ class TelegramBot:
         application.add_error_handler(self._on_error)
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._staff_menus_missing: set[int] = set()
+        """Staff chats whose command menu Telegram refused (a person who had not started the
+        bot yet): registered again when they next write privately."""
 
     @property
     def username(self) -> str:
@@ -78,11 +83,43 @@ class TelegramBot:
             self._started = True
 
     async def register_commands(self) -> None:
+        """Everyone's menu, then /staff added only in staff members' private chats and the
+        staff groups, so customers never see it."""
         bot = self.application.bot
         for language in (None, *LANGUAGES):
             t = Translator(language or "en")
             commands = [BotCommand(name, text) for name, text in texts.command_menu(t)]
             await with_retry(partial(bot.set_my_commands, commands, language_code=language))
+        for chat_id in self._staff_chat_ids():
+            await self._register_staff_menu(chat_id)
+
+    def _staff_chat_ids(self) -> list[int]:
+        """Each staff member's private chat (their user id) and each Telegram staff group."""
+        staff = self.ctx.staff
+        ids = [*staff.user_ids(PLATFORM), *(c.chat_id for c in staff.chats_on(PLATFORM))]
+        found: list[int] = []
+        for text in ids:
+            try:
+                found.append(int(text))
+            except ValueError:
+                log.warning("staff chat %r is not a Telegram chat id: no /staff menu", text)
+        return list(dict.fromkeys(found))
+
+    async def _register_staff_menu(self, chat_id: int) -> None:
+        bot = self.application.bot
+        scope = BotCommandScopeChat(chat_id)
+        try:
+            for language in (None, *LANGUAGES):
+                t = Translator(language or "en")
+                commands = [BotCommand(name, text) for name, text in texts.staff_command_menu(t)]
+                await with_retry(
+                    partial(bot.set_my_commands, commands, scope=scope, language_code=language)
+                )
+        except (BadRequest, Forbidden) as exc:
+            log.warning("no /staff menu in chat %s yet: %s", chat_id, exc.message)
+            self._staff_menus_missing.add(chat_id)
+        else:
+            self._staff_menus_missing.discard(chat_id)
 
     # --- updates --------------------------------------------------------------------------
 
@@ -96,9 +133,9 @@ class TelegramBot:
     async def handle(self, update: Update) -> None:
         query = update.callback_query
         if query is not None:
-            _, owner = decode_tap(query.data)
+            tap, owner = decode_tap(query.data)
             user = update.effective_user
-            if owner is not None and user is not None and owner != user.id:
+            if user is not None and not _may_tap(tap, owner, user.id):
                 # Someone else's menu in a group: say so, and leave their menu alone.
                 t = Translator(language_of(user.language_code))
                 with contextlib.suppress(TelegramError):
@@ -118,6 +155,8 @@ class TelegramBot:
             await self.deliver(where, t, _texts(texts.failed(t)))
             return
         await self.deliver(where, t, compose(replies, where.user_id))
+        if not where.is_group and where.chat_id in self._staff_menus_missing:
+            await self._register_staff_menu(where.chat_id)
 
     async def incoming(self, update: Update) -> tuple[Incoming | None, Where | None]:
         """The neutral update, or None for what planbot does not answer."""
@@ -139,9 +178,12 @@ class TelegramBot:
         )
         query = update.callback_query
         if query is not None:
-            message_id = query.message.message_id if query.message is not None else None
-            where = Where(chat.id, user.id, is_group, message_id)
-            return replace(base, tap=decode_tap(query.data)[0]), where
+            tap, owner = decode_tap(query.data)
+            # A notice (its buttons have no owner) stays as it was for the others in the
+            # chat: the answer follows it instead of replacing it.
+            menu = query.message if owner != NO_OWNER else None
+            where = Where(chat.id, user.id, is_group, menu.message_id if menu else None)
+            return replace(base, tap=tap), where
         message = update.message
         where = Where(chat.id, user.id, is_group)
         if message is None or message.text is None:
@@ -210,16 +252,19 @@ class TelegramBot:
     # --- notices --------------------------------------------------------------------------
 
     async def deliver_notices(self) -> int:
-        """Send what the outbox holds for Telegram chats (payments confirmed, renewals...)."""
+        """Send what the outbox holds for Telegram chats (payments confirmed, renewals, and
+        flagged payments and approvals to the staff groups), each with its buttons; the
+        buttons have no owner, so anyone in the chat may tap (the engine checks who)."""
         pending = await take_platform_notices(self.ctx.db, self.ctx.clock, PLATFORM)
         for item in pending:
             notice = item.notice
             if notice.chat_id is None:
                 continue
-            t = Translator(item.locale or "en", item.timezone)
-            text = notice_text(t, self.ctx.catalog, notice)
+            t = notice_translator(self.ctx.staff, notice, item.locale, item.timezone)
+            messages = compose(notice_replies(t, self.ctx.catalog, notice), NO_OWNER)
             try:
-                await send(self.application.bot, notice.chat_id, _texts(text)[0])
+                for message in messages:
+                    await send(self.application.bot, notice.chat_id, message)
             except TelegramError as exc:
                 log.warning("notice %s to %s not delivered: %s", notice.kind, notice.chat_id, exc)
         return len(pending)
@@ -229,4 +274,10 @@ class TelegramBot:
 
 
 def _texts(text: str) -> list[Outbound]:
-    return compose([Text(text)], 0)
+    return compose([Text(text)], NO_OWNER)
+
+
+def _may_tap(tap: Tap, owner: int | None, user_id: int) -> bool:
+    """A menu is its owner's; buttons with no owner (a notice's) and standing ones (which
+    run a command, checked by the engine like a typed one) are anyone's to tap."""
+    return owner is None or owner in (NO_OWNER, user_id) or tap.value.startswith(STANDING)

@@ -25,6 +25,14 @@ def command_menu(t: Translator) -> list[tuple[str, str]]:
     ]
 
 
+def staff_command_menu(t: Translator) -> list[tuple[str, str]]:
+    """The menu of support staff's chats: everyone's commands, and /staff."""
+    return [
+        *command_menu(t),
+        ("staff", t("support staff: look up and fix a customer's billing")),
+    ]
+
+
 def link_sent_privately(t: Translator) -> str:
     return t("I sent you the link in a private chat.")
 

@@ -26,6 +26,8 @@ from core.order_lifecycle import NotPayable
 from core.ports import Notice
 from core.services.context import Context, audit, get_workspace
 from core.services.fulfilment import fulfil, move_balance, stale_reason
+from core.staff import StaffDirectory
+from core.staff_notices import FlaggedPayment, FlagReason, to_staff_chats
 
 
 class Release(Enum):
@@ -144,7 +146,8 @@ async def apply_payment(
         payment.note = note
         await session.flush()
         # In the same transaction: with the outbox, the notice commits with the payment.
-        await ctx.send(await _settle(session, order, workspace, payment, paid_at, actor))
+        notices = await _settle(session, order, workspace, payment, paid_at, actor)
+        await ctx.send([*notices, *_flagged(ctx.staff, workspace, order, payment)])
     return PaymentResult(payment.outcome, order.reference, False, note)
 
 
@@ -195,6 +198,26 @@ async def _settle(
         reason=payment.note,
     )
     return [_notice("payment.needs_support", order, outcome=payment.outcome, note=payment.note)]
+
+
+def _flagged(
+    staff: StaffDirectory, workspace: Workspace, order: Order, payment: Payment
+) -> list[Notice]:
+    """A payment that needs support is posted to every staff chat, so "support has been
+    told" is true (none configured: `/staff flagged` still lists it)."""
+    if not payment.needs_support:
+        return []
+    flagged = FlaggedPayment(
+        workspace_id=workspace.id,
+        workspace=workspace.name,
+        order=order.reference,
+        payment=payment.id,
+        amount=payment.amount,
+        currency=payment.currency,
+        outcome=FlagReason(payment.outcome),
+        note=payment.note,
+    )
+    return to_staff_chats(staff, flagged)
 
 
 async def record_payment_failure(

@@ -173,8 +173,15 @@ class Slack:
         return shown[-1]
 
     def action_payload(
-        self, user: str, element: dict[str, Any], channel: str = CHANNEL
+        self,
+        user: str,
+        element: dict[str, Any],
+        channel: str = CHANNEL,
+        *,
+        team: str = TEAM,
+        ephemeral: bool = True,
     ) -> dict[str, Any]:
+        """A tap from `team`, on Home or on a message (ephemeral, or posted in the channel)."""
         self.triggers += 1
         action = {
             "type": element["type"],
@@ -189,8 +196,8 @@ class Slack:
             action["text"] = element["text"]
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "team": {"id": TEAM, "domain": "acme"},
-            "user": {"id": user, "team_id": TEAM},
+            "team": {"id": team, "domain": team.lower()},
+            "user": {"id": user, "team_id": team},
             "api_app_id": "APLANBOT",
             "trigger_id": f"trigger.{self.triggers}",
             "actions": [action],
@@ -203,7 +210,7 @@ class Slack:
                 "type": "message",
                 "message_ts": "1768471200.000001",
                 "channel_id": channel,
-                "is_ephemeral": True,
+                "is_ephemeral": ephemeral,
             }
             payload["channel"] = {"id": channel}
             payload["response_url"] = self.api.hook_url(channel, user)
@@ -216,14 +223,17 @@ class Slack:
         assert label in found, f"{label!r} not in {list(found)}"
         return await self.press(user, found[label], channel)
 
-    async def press(self, user: str, element: dict[str, Any], channel: str = CHANNEL) -> str:
+    async def press(
+        self, user: str, element: dict[str, Any], channel: str = CHANNEL, **where: Any
+    ) -> str:
+        """Press a button; `where` says which team and which kind of message (action_payload)."""
         assert self.bot is not None
         if channel == "home":
             seen = len(self.api.made("views.publish"))
         else:
             seen = len(self.api.messages(channel, user))
         before = self.bot.done
-        response = await self.post_payload(self.action_payload(user, element, channel))
+        response = await self.post_payload(self.action_payload(user, element, channel, **where))
         assert response.status_code == 200, response.text
         await self.settle(before)
         if channel == "home":
@@ -311,7 +321,7 @@ async def slack_tables(services: Context) -> None:
         await connection.run_sync(metadata.create_all)
 
 
-async def install(slack: Slack) -> httpx.Response:
+async def install(slack: Slack, code: str = "c0de") -> httpx.Response:
     assert slack.http is not None
     page = await slack.http.get(INSTALL_PATH)
     assert page.status_code in (200, 302)
@@ -320,4 +330,4 @@ async def install(slack: Slack) -> httpx.Response:
     query = parse_qs(urlsplit(link.replace("&amp;", "&")).query)
     assert query["client_id"] == ["111.222"]
     assert "commands" in query["scope"][0]
-    return await slack.http.get(REDIRECT_PATH, params={"code": "c0de", "state": query["state"][0]})
+    return await slack.http.get(REDIRECT_PATH, params={"code": code, "state": query["state"][0]})

@@ -31,6 +31,8 @@ HOOK_USES = 5
 class Call:
     method: str
     args: dict[str, Any]
+    token: str = ""
+    """The bearer token the call was made with."""
 
 
 @dataclass
@@ -59,6 +61,13 @@ class FakeSlackApi:
     """Calls Slack itself would refuse (bad arguments or blocks), as opposed to `failures`."""
     expired: set[str] = field(default_factory=set)
     """response_url ids older than Slack's 30 minutes."""
+    installs: dict[str, tuple[str, str]] = field(default_factory=lambda: {"c0de": (TEAM, TOKEN)})
+    """What oauth.v2.access hands out per OAuth code: the installing team and its bot token."""
+
+    @property
+    def tokens(self) -> set[str]:
+        """The bot tokens Slack accepts: the one workspace's, and each installation's."""
+        return {TOKEN, *(token for _, token in self.installs.values())}
 
     @property
     def api_url(self) -> str:
@@ -188,13 +197,14 @@ class FakeSlackApi:
             if auth != f"Bearer {APP_TOKEN}":
                 return JSONResponse({"ok": False, "error": "invalid_auth"})
             return JSONResponse({"ok": True, "url": self.socket_url})
-        if method != "oauth.v2.access" and auth != f"Bearer {TOKEN}":
+        token = auth.removeprefix("Bearer ")
+        if method != "oauth.v2.access" and token not in self.tokens:
             return JSONResponse({"ok": False, "error": "invalid_auth"})
         error = refusal(method, args, self.used_triggers)
         if error is not None:
-            self.rejected.append(Call(method, {**args, "failed": error}))
+            self.rejected.append(Call(method, {**args, "failed": error}, token))
             return JSONResponse({"ok": False, "error": error})
-        self.calls.append(Call(method, args))
+        self.calls.append(Call(method, args, token))
         if method == "chat.postEphemeral":
             self.last[(str(args.get("channel")), str(args.get("user")))] = args
         self.changed.set()
@@ -238,14 +248,17 @@ class FakeSlackApi:
                 },
             }
         if method == "oauth.v2.access":
+            if str(args.get("code")) not in self.installs:
+                return {"ok": False, "error": "invalid_code"}
+            team, token = self.installs[str(args.get("code"))]
             return {
                 "ok": True,
-                "access_token": TOKEN,
+                "access_token": token,
                 "token_type": "bot",
                 "scope": "commands,chat:write,users:read",
                 "bot_user_id": BOT_USER,
                 "app_id": "APLANBOT",
-                "team": {"id": TEAM, "name": "Acme"},
+                "team": {"id": team, "name": "Acme" if team == TEAM else team},
                 "authed_user": {"id": "UOWNER"},
             }
         return {"ok": False, "error": "unknown_method"}

@@ -98,6 +98,9 @@ class FakeBotApi:
     confirmed: int = 0
     webhook: str = ""
     url: str = ""
+    command_menus: dict[tuple[str, int | None, str], list[str]] = field(default_factory=dict)
+    """The command menus set, as Telegram keeps them: (scope type, chat id, language code
+    or "") → command names."""
 
     def __post_init__(self) -> None:
         self.changed = asyncio.Condition()
@@ -129,6 +132,20 @@ class FakeBotApi:
             and int(c.params["chat_id"]) == chat_id
             and c.params.get("_ok")
         ]
+
+    def commands_for(self, chat_id: int, language: str) -> list[str]:
+        """The command menu a person sees in a chat, looked up as Telegram does (for the
+        chat and default scopes): the chat's in their language, the chat's, the default's
+        in their language, the default's."""
+        for key in (
+            ("chat", chat_id, language),
+            ("chat", chat_id, ""),
+            ("default", None, language),
+            ("default", None, ""),
+        ):
+            if key in self.command_menus:
+                return self.command_menus[key]
+        return []
 
     def menu(self, chat_id: int) -> tuple[int, dict[str, str]]:
         """The newest message in a chat that has buttons: its id and {label: callback_data}."""
@@ -284,6 +301,20 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(command.get("description", "")) <= 256:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_DESCRIPTION_INVALID")
+        scope = params.get("scope") or {"type": "default"}
+        chat: int | None = None
+        if scope.get("type") == "chat":
+            if scope.get("chat_id") in (None, ""):
+                raise ApiError(400, "Bad Request: chat_id is empty")
+            chat = int(scope["chat_id"])
+            if chat in self.never_started:
+                raise ApiError(400, "Bad Request: chat not found")
+        elif scope.get("type") != "default":
+            raise ApiError(400, "Bad Request: unsupported scope in this fake")
+        language = str(params.get("language_code") or "")
+        self.command_menus[(scope["type"], chat, language)] = [
+            c["command"] for c in params["commands"]
+        ]
         return True
 
     async def _set_webhook(self, params: dict[str, Any]) -> Any:
