@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 
 from core.access import Actor, StaffTier
-from core.errors import InvalidRequest
+from core.errors import InvalidRequest, NotFound
 from core.lifecycle import Status
 from core.services.context import Context
 from core.services.staff.lookup import Holding
 from core.services.staff.lookup_find import FindRoute, FoundWorkspaces, WorkspaceHit, find
+from core.services.staff.targets import resolve_workspace
 from core.services.workspaces import create_workspace, ensure_workspace
 from tests.integration.staff_seed import OWNER, seed_customer
 
@@ -95,7 +96,7 @@ async def test_a_hit_tells_the_platform_the_holdings_and_the_billing_admins(
             WorkspaceHit(
                 seeded.workspace_id,
                 "Acme Support",
-                None,
+                "telegram",
                 FindRoute.EXACT_NAME,
                 (Holding("cc1", 5, Status.ACTIVE), Holding("cc2", 10, Status.TRY)),
                 billing_admins=2,
@@ -170,3 +171,20 @@ async def test_control_characters_inside_the_text_are_spaces(ctx: Context) -> No
     assert routes(await find(ctx, VIEWER, "acme\t\n  support")) == [
         ("Acme Support", FindRoute.EXACT_NAME)
     ]
+
+
+@pytest.mark.parametrize(
+    "typed", ["99999999999", "2147483648", "0" * 12 + "5", "a\x00b", "9" * 5000]
+)
+async def test_naming_a_workspace_with_junk_is_a_refusal_on_either_database(
+    ctx: Context, typed: str
+) -> None:
+    await named(ctx, "Acme")
+    with pytest.raises(NotFound):
+        await resolve_workspace(ctx, typed)
+
+
+async def test_a_named_workspace_carries_its_time_zone(ctx: Context) -> None:
+    seeded = await seed_customer(ctx, timezone="Asia/Ho_Chi_Minh")
+    ref = await resolve_workspace(ctx, f"#{seeded.workspace_id}")
+    assert (ref.name, ref.timezone) == ("Acme Support", "Asia/Ho_Chi_Minh")

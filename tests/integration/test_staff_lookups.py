@@ -104,7 +104,7 @@ async def test_show_is_the_workspace_as_seeded(ctx: Context) -> None:
     assert card == WorkspaceCard(
         id=seeded.workspace_id,
         name="Acme Support",
-        platform=None,
+        platform="telegram",
         external_id=None,
         timezone="Asia/Ho_Chi_Minh",
         locale=None,

@@ -79,6 +79,7 @@ class WorkspaceCard:
     id: int
     name: str
     platform: str | None
+    """Where it lives: its platform, or for one made in a chat, its owner's."""
     external_id: str | None
     timezone: str
     locale: str | None
@@ -152,7 +153,7 @@ async def show(ctx: Context, staff: Actor, workspace_id: int) -> WorkspaceCard:
         return WorkspaceCard(
             id=workspace.id,
             name=workspace.name,
-            platform=workspace.platform,
+            platform=workspace.platform or _owners_platform(members),
             external_id=workspace.external_id,
             timezone=workspace.timezone,
             locale=workspace.locale,
@@ -164,6 +165,11 @@ async def show(ctx: Context, staff: Actor, workspace_id: int) -> WorkspaceCard:
             members=members,
             members_total=total,
         )
+
+
+def _owners_platform(members: tuple[MemberLine, ...]) -> str | None:
+    """Owners come first among the members shown."""
+    return members[0].platform if members and members[0].role is Role.OWNER else None
 
 
 def _subscription_line(sub: Subscription) -> SubscriptionLine:

@@ -43,6 +43,7 @@ class WorkspaceHit:
     id: int
     name: str
     platform: str | None
+    """Where it lives: its platform, or for one made in a chat, its owner's."""
     matched: FindRoute
     holdings: tuple[Holding, ...]
     billing_admins: int
@@ -151,19 +152,24 @@ async def _hits(
     ):
         held[sub.workspace_id].append(sub)
     counted = await session.execute(
-        select(Member.workspace_id, func.count())
+        select(Member.workspace_id, Member.role, Member.platform, func.count())
         .where(Member.workspace_id.in_(ids), Member.role.in_((Role.OWNER, Role.ADMIN)))
-        .group_by(Member.workspace_id)
+        .group_by(Member.workspace_id, Member.role, Member.platform)
     )
-    admins = {workspace_id: int(n) for workspace_id, n in counted}
+    admins: defaultdict[int, int] = defaultdict(int)
+    owners: dict[int, str] = {}
+    for workspace_id, role, platform, n in counted:
+        admins[workspace_id] += int(n)
+        if role == Role.OWNER:
+            owners.setdefault(workspace_id, platform)
     return tuple(
         WorkspaceHit(
             id=workspace_id,
             name=workspaces[workspace_id].name,
-            platform=workspaces[workspace_id].platform,
+            platform=workspaces[workspace_id].platform or owners.get(workspace_id),
             matched=route,
             holdings=tuple(holding(s) for s in ranked(ctx.catalog, held[workspace_id])),
-            billing_admins=int(admins.get(workspace_id, 0)),
+            billing_admins=admins[workspace_id],
         )
         for workspace_id, route in matched.items()
         if workspace_id in workspaces
