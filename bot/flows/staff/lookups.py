@@ -7,16 +7,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from bot.flow import Done, Go, Move, Step, Turn
-from bot.flows.staff.lookup_text import (
+from bot.flows.staff.history_text import (
     audit_sections,
+    notices_sections,
+    orders_sections,
+    payments_sections,
+)
+from bot.flows.staff.lookup_text import (
     card_sections,
     cut,
     fitted,
     flagged_sections,
     found_text,
-    notices_sections,
-    orders_sections,
-    payments_sections,
     workspace_title,
 )
 from bot.flows.staff.next_steps import (
