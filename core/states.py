@@ -43,3 +43,16 @@ class PaymentOutcome(StrEnum):
     APPLIED = "applied"
     CREDITED = "credited"
     MISMATCH = "mismatch"
+
+
+class NoticeState(StrEnum):
+    """Where a notice's delivery stands (DESIGN section 14): pending, then sending (a lease),
+    then sent, suppressed (no longer true at send time), failed (the recipient blocked the
+    bot) or unknown (the request went out and no answer came; never resent)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+    UNKNOWN = "unknown"

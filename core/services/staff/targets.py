@@ -12,6 +12,8 @@ from core.model import Workspace
 from core.services.context import Context
 
 MAX_NAMES_SHOWN = 5
+MAX_ID = 2**31 - 1
+"""Workspace ids are 32-bit integers; a larger number is no workspace's id."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,16 +22,18 @@ class WorkspaceRef:
     name: str
     platform: str | None
     external_id: str | None
+    timezone: str = "UTC"
+    """Where the workspace's dates are shown (its /timezone)."""
 
 
 async def resolve_workspace(ctx: Context, text: str) -> WorkspaceRef:
     """`<ws>`: a workspace id (`12`, `#12`) or a name that fits one workspace (any case);
     several that fit are named in the refusal so the next try can use an id."""
-    wanted = text.strip().removeprefix("#")
+    wanted = text.replace("\x00", "").strip().removeprefix("#")  # PostgreSQL refuses NUL
     if not wanted:
         raise InvalidRequest("Name a workspace: its id or its name.")
     async with ctx.db.read() as session:
-        if wanted.isascii() and wanted.isdigit() and len(wanted) < 12:
+        if wanted.isascii() and wanted.isdigit() and len(wanted) <= 10 and int(wanted) <= MAX_ID:
             row = await session.get(Workspace, int(wanted))
             if row is not None:
                 return _ref(row)
@@ -60,4 +64,4 @@ async def staff_workspace(ctx: Context, staff: Actor, verb: StaffVerb, text: str
 
 
 def _ref(row: Workspace) -> WorkspaceRef:
-    return WorkspaceRef(row.id, row.name, row.platform, row.external_id)
+    return WorkspaceRef(row.id, row.name, row.platform, row.external_id, row.timezone)
