@@ -42,7 +42,7 @@ CUSTOMERS = [Role.OWNER, Role.ADMIN, Role.MEMBER, None]  # None: an outsider
 
 def test_the_table_names_every_verb_of_the_design() -> None:
     named = {verb.value for verb in STAFF_TABLE}
-    assert LOOK_UPS | AGENT_CHANGES | MANAGER_CHANGES <= named
+    assert named >= LOOK_UPS | AGENT_CHANGES | MANAGER_CHANGES
 
 
 @pytest.mark.parametrize("tier", list(StaffTier))
