@@ -43,8 +43,9 @@ def build_gateway(settings: Settings, db: Database) -> PaymentGateway:
 
 
 def warn_if_no_staff_chat(staff: StaffDirectory) -> None:
-    """Flagged payments are posted to the staff chats: with none, say so once at start."""
-    if not staff.chats:
+    """Flagged payments are posted to the staff chats: with staff but no chat, say so once at
+    start (a setup without support staff hears nothing of it)."""
+    if staff.members and not staff.chats:
         log.warning(
             "PLANBOT_STAFF_CHATS is empty: flagged payments and approvals reach no staff chat "
             "(support finds them with /staff flagged)"

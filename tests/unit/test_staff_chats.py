@@ -55,9 +55,11 @@ def test_staff_user_ids_per_platform() -> None:
     assert staff.user_ids("telegram") == ("5005", "6")
 
 
-def test_no_staff_chat_is_one_warning_at_start(caplog: pytest.LogCaptureFixture) -> None:
+def test_staff_without_a_staff_chat_is_one_warning_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with caplog.at_level(logging.WARNING, logger="planbot"):
-        announce(Settings(PLANBOT_STAFF_CHATS=""))
+        announce(Settings(PLANBOT_SUPPORT_STAFF="telegram:5", PLANBOT_STAFF_CHATS=""))
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
         "PLANBOT_STAFF_CHATS is empty: flagged payments and approvals reach no staff chat "
@@ -65,5 +67,9 @@ def test_no_staff_chat_is_one_warning_at_start(caplog: pytest.LogCaptureFixture)
     ]
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="planbot"):
-        announce(Settings(PLANBOT_STAFF_CHATS="console:staff"))
+        announce(Settings(PLANBOT_SUPPORT_STAFF="telegram:5", PLANBOT_STAFF_CHATS="console:staff"))
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="planbot"):
+        announce(Settings(PLANBOT_SUPPORT_STAFF="", PLANBOT_STAFF_CHATS=""))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
