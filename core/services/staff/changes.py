@@ -16,7 +16,7 @@ from functools import partial
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.access import Actor, require_staff
+from core.access import Actor, StaffVerb, require_staff
 from core.db import after_commit
 from core.errors import PaymentProviderError
 from core.model import StaffAction
@@ -110,6 +110,21 @@ async def preview(ctx: Context, staff: Actor, request: StaffRequest) -> Preview:
     async with ctx.db.read() as session:
         state = await load_state(session, request, ctx.clock.now(), lock=False)
         return rules_for(request).preview(ctx, state, request)
+
+
+async def used(ctx: Context, staff: Actor, token: str) -> AlreadyDone | AwaitingApproval | None:
+    """What became of a confirm token, read-only: its result, its wait for a second manager,
+    or None (not used yet, or its provider call still to be made)."""
+    require_staff(StaffVerb.FIND, staff)
+    async with ctx.db.read() as session:
+        action = await by_token(session, token)
+    if action is None:
+        return None
+    if action.status == ActionStatus.DONE:
+        return AlreadyDone(stored_result(action))
+    if action.status == ActionStatus.AWAITING_APPROVAL:
+        return AwaitingApproval(action.id, stored_preview(action))
+    return None
 
 
 async def confirm(
