@@ -109,20 +109,17 @@ async def link_choices(ctx: Context, staff: Actor, workspace_id: int) -> list[Or
 
 async def _choices(session: AsyncSession, payments: list[Payment]) -> tuple[PaymentChoice, ...]:
     ids = [p.id for p in payments]
-    refunded = dict(
-        (
-            await session.execute(
-                select(RefundRow.payment_id, func.sum(RefundRow.amount))
-                .where(RefundRow.payment_id.in_(ids))
-                .group_by(RefundRow.payment_id)
-            )
-        ).tuples()
+    rows = await session.execute(
+        select(RefundRow.payment_id, func.sum(RefundRow.amount))
+        .where(RefundRow.payment_id.in_(ids))
+        .group_by(RefundRow.payment_id)
     )
+    refunded = {int(payment_id): int(total or 0) for payment_id, total in rows}
     return tuple(
         PaymentChoice(
             p.id,
             Money(p.amount, p.currency),
-            Money(p.amount - int(refunded.get(p.id) or 0), p.currency),
+            Money(p.amount - refunded.get(p.id, 0), p.currency),
             p.needs_support,
         )
         for p in payments

@@ -144,14 +144,6 @@ def clean_comment(code: ReasonCode, comment: str | None) -> str | None:
     return text or None
 
 
-def parse_reason(text: str) -> ReasonCode:
-    try:
-        return ReasonCode(text.strip().lower())
-    except ValueError:
-        known = ", ".join(code.value for code in ReasonCode)
-        raise InvalidRequest("Choose a reason: {known}.", known=known) from None
-
-
 def parse_days(text: str) -> int:
     """Days to extend a trial by: 1 to 365, typed in ASCII digits."""
     digits = text.strip()
