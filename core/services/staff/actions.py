@@ -82,8 +82,28 @@ def stored_job(action: StaffAction) -> Job:
     return from_data(Job, action.request["job"])
 
 
+def result_data(
+    after: Picture, link: str | None, provider_refund: str | None, action: StaffAction
+) -> dict[str, Any]:
+    """What a run adds to its action's row (the preview is there already)."""
+    return {
+        "after": to_data(after),
+        "link": link,
+        "provider_refund": provider_refund,
+        "approved_by": action.decided_by,
+    }
+
+
 def stored_result(action: StaffAction) -> ChangeResult:
-    return from_data(ChangeResult, action.result)
+    result = action.result or {}
+    return ChangeResult(
+        action.id,
+        stored_preview(action),
+        from_data(Picture, result.get("after")),
+        result.get("link"),
+        result.get("provider_refund"),
+        result.get("approved_by"),
+    )
 
 
 def requester_chat(action: StaffAction) -> dict[str, Any] | None:

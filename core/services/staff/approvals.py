@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.access import Actor, StaffVerb, require_staff
 from core.errors import Conflict, DomainError, NotAllowed, NotFound
 from core.model import StaffAction
-from core.services.context import Context, audit, get_workspace
+from core.services.context import Context, audit
 from core.services.staff.actions import (
     asked_of,
     closed_refusal,
@@ -32,7 +32,7 @@ from core.services.staff.changes import (
 )
 from core.services.staff.notices import approval_data, tell_requester
 from core.services.staff.preview import Preview
-from core.services.staff.state import ActionStatus, load_state
+from core.services.staff.state import ActionStatus, Locked, load_state, lock_workspace
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,22 +85,22 @@ async def pending_action(ctx: Context, staff: Actor, action_id: int) -> PendingA
 
 async def _deciding(
     session: AsyncSession, staff: Actor, verb: StaffVerb, action_id: int
-) -> StaffAction:
+) -> tuple[StaffAction, Locked]:
     require_staff(verb, staff)
     workspace_id = await session.scalar(
         select(StaffAction.workspace_id).where(StaffAction.id == action_id)
     )
     if workspace_id is None:
         raise NotFound("There is no staff action #{id}.", id=action_id)
-    await get_workspace(session, workspace_id, lock=True)
-    action = await session.get(StaffAction, action_id, with_for_update=True)
+    locked = await lock_workspace(session, workspace_id)
+    action = locked.named(action_id=action_id) or await session.get(StaffAction, action_id)
     assert action is not None
     if action.actor == staff.label:
         raise NotAllowed(
             "You asked for action #{id}: another manager must approve or reject it.",
             id=action_id,
         )
-    return action
+    return action, locked
 
 
 def _decided_refusal(action: StaffAction) -> DomainError:
@@ -128,7 +128,7 @@ async def _approve_in(
     session: AsyncSession, ctx: Context, staff: Actor, action_id: int
 ) -> Decision | Running:
     now = ctx.clock.now()
-    action = await _deciding(session, staff, StaffVerb.APPROVE, action_id)
+    action, locked = await _deciding(session, staff, StaffVerb.APPROVE, action_id)
     request = stored_request(action)
     if action.status == ActionStatus.RUNNING and action.decided_by is not None:
         take_lease(action, now)  # an approved refund whose provider call failed: retry it
@@ -137,7 +137,7 @@ async def _approve_in(
         )
     if action.status != ActionStatus.AWAITING_APPROVAL:
         raise _decided_refusal(action)
-    state = await load_state(session, request, now, lock=True, excluding=action.id)
+    state = await load_state(session, request, now, locked=locked, excluding=action)
     requested = stored_preview(action)
     try:
         shown: Preview | None = rules_for(request).preview(ctx, state, request)
@@ -163,7 +163,7 @@ async def _approve_in(
 async def reject(ctx: Context, staff: Actor, action_id: int) -> Rejected:
     """Close a waiting refund or credit without effect; the requester is told."""
     async with ctx.db.unit_of_work() as session:
-        action = await _deciding(session, staff, StaffVerb.REJECT, action_id)
+        action, _ = await _deciding(session, staff, StaffVerb.REJECT, action_id)
         if action.status != ActionStatus.AWAITING_APPROVAL:
             raise _decided_refusal(action)
         now = ctx.clock.now()

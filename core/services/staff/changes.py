@@ -22,7 +22,7 @@ from core.errors import PaymentProviderError
 from core.model import StaffAction
 from core.ports import Refunder
 from core.services.checkouts import withdraw_replaced
-from core.services.context import Context, audit, get_workspace
+from core.services.context import Context, audit
 from core.services.staff import money_rules, resend_rules, subscription_rules
 from core.services.staff.actions import (
     ChangeResult,
@@ -31,6 +31,7 @@ from core.services.staff.actions import (
     closed_refusal,
     keep_job,
     new_action,
+    result_data,
     stored_job,
     stored_preview,
     stored_request,
@@ -38,12 +39,11 @@ from core.services.staff.actions import (
     take_lease,
 )
 from core.services.staff.approval_requests import request_approval
-from core.services.staff.codec import to_data
 from core.services.staff.notices import customer_fields, tell_billing_admins
 from core.services.staff.preview import Job, LinkJob, Preview, RefundJob
 from core.services.staff.requests import ReasonCode, StaffRequest, clean_comment
 from core.services.staff.rules import Asked, Effect, Linked, Refunded, Rules
-from core.services.staff.state import ActionStatus, ChangeState, load_state
+from core.services.staff.state import ActionStatus, ChangeState, load_state, lock_workspace
 from core.staff import StaffChat
 
 RULES: dict[type, Rules] = {
@@ -108,7 +108,7 @@ async def preview(ctx: Context, staff: Actor, request: StaffRequest) -> Preview:
     """What `request` would do now, read-only; a refusal says why it cannot."""
     require_staff(request.verb, staff)
     async with ctx.db.read() as session:
-        state = await load_state(session, request, ctx.clock.now(), lock=False)
+        state = await load_state(session, request, ctx.clock.now())
         return rules_for(request).preview(ctx, state, request)
 
 
@@ -148,8 +148,9 @@ async def confirm(
     except IntegrityError:
         # The same token reached another process first: answer with its action.
         async with ctx.db.unit_of_work() as session:
-            await get_workspace(session, request.workspace_id, lock=True)
-            existing = await by_token(session, token)
+            existing = (await lock_workspace(session, request.workspace_id, token)).named(
+                token=token
+            )
             if existing is None:
                 raise
             step = _answer_existing(existing, ctx.clock.now())
@@ -167,11 +168,11 @@ async def _first_step(
     chat: StaffChat | None,
 ) -> Outcome | Running:
     now = ctx.clock.now()
-    await get_workspace(session, request.workspace_id, lock=True)
-    existing = await by_token(session, asked.token)
+    locked = await lock_workspace(session, request.workspace_id, asked.token)
+    existing = locked.named(token=asked.token)
     if existing is not None:
         return _answer_existing(existing, now)
-    state = await load_state(session, request, now, lock=True)
+    state = await load_state(session, request, now, locked=locked)
     rules = rules_for(request)
     shown = rules.preview(ctx, state, request)
     if shown.state_key != state_key:
@@ -184,12 +185,11 @@ async def _first_step(
         return AwaitingApproval(action.id, shown)
     job = None if rules.job is None else rules.job(ctx, state, shown, asked)
     action = new_action(shown, asked, chat, now, ActionStatus.RUNNING)
-    session.add(action)
     if job is not None:
         keep_job(action, job, now)
+        session.add(action)
         await session.flush()
         return Running(action.id, request, shown, job, asked)
-    await session.flush()
     return Done(await apply_change(session, ctx, state, shown, None, asked, action))
 
 
@@ -219,13 +219,11 @@ async def apply_change(
     action: StaffAction,
 ) -> ChangeResult:
     """Apply the change in the caller's unit of work: one audit entry, one notice per billing
-    admin, the action done with its result; links are withdrawn after the commit."""
+    admin, the action done with its result (a new one inserted now, so its unique token is
+    the backstop); links are withdrawn after the commit."""
     applied = await rules_for(shown.request).apply(session, ctx, state, shown, effect, asked)
-    result = ChangeResult(
-        action.id, shown, applied.after, applied.link, applied.provider_refund, action.decided_by
-    )
     action.status = ActionStatus.DONE.value
-    action.result = to_data(result)
+    action.result = result_data(applied.after, applied.link, applied.provider_refund, action)
     sub = state.subscription
     audit(
         session,
@@ -246,7 +244,12 @@ async def apply_change(
     await tell_billing_admins(session, ctx, shown, applied.after, asked.reason, applied.link)
     if applied.withdraw:
         after_commit(session, partial(withdraw_replaced, ctx, list(applied.withdraw)))
-    return result
+    if action.id is None:
+        session.add(action)
+        await session.flush()
+    return ChangeResult(
+        action.id, shown, applied.after, applied.link, applied.provider_refund, action.decided_by
+    )
 
 
 async def _call_provider(ctx: Context, job: Job) -> Effect:
@@ -273,13 +276,14 @@ async def run_provider_step(ctx: Context, running: Running) -> Outcome:
             detail=exc.message,
         ) from exc
     async with ctx.db.unit_of_work() as session:
-        await get_workspace(session, running.request.workspace_id, lock=True)
-        action = await session.get(StaffAction, running.action_id, with_for_update=True)
-        assert action is not None
-        if action.status == ActionStatus.DONE:
+        locked = await lock_workspace(session, running.request.workspace_id)
+        action = locked.named(action_id=running.action_id)
+        if action is None:
+            action = await session.get(StaffAction, running.action_id)
+            assert action is not None
             return AlreadyDone(stored_result(action))
         now = ctx.clock.now()
-        state = await load_state(session, running.request, now, lock=True, excluding=action.id)
+        state = await load_state(session, running.request, now, locked=locked, excluding=action)
         result = await apply_change(
             session, ctx, state, running.preview, effect, running.asked, action
         )
@@ -289,7 +293,7 @@ async def run_provider_step(ctx: Context, running: Running) -> Outcome:
 async def _release(ctx: Context, running: Running, error: PaymentProviderError) -> None:
     """A failed attempt gives its lease back, so the next confirm retries at once."""
     async with ctx.db.unit_of_work() as session:
-        await get_workspace(session, running.request.workspace_id, lock=True)
-        action = await session.get(StaffAction, running.action_id, with_for_update=True)
+        locked = await lock_workspace(session, running.request.workspace_id)
+        action = locked.named(action_id=running.action_id)
         if action is not None and action.status == ActionStatus.RUNNING:
             action.result = {"failed": error.message[:500]}

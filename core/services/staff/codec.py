@@ -7,6 +7,7 @@ import types
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 from core.clock import as_utc
@@ -61,9 +62,15 @@ def _read(kind: Any, data: Any) -> Any:
             raise TypeError(f"expected {kind.__name__}, got {type(data).__name__}")
         return data
     if isinstance(kind, type) and is_dataclass(kind):
-        hints = get_type_hints(kind)
+        hints = _hints(kind)
         return kind(**{f.name: _read(hints[f.name], data[f.name]) for f in fields(kind)})
     raise TypeError(f"cannot read {kind!r}")
+
+
+@cache
+def _hints(kind: type) -> dict[str, Any]:
+    """A dataclass's field types, resolved once (resolving them is slow)."""
+    return get_type_hints(kind)
 
 
 def _read_union(options: tuple[Any, ...], data: Any) -> Any:

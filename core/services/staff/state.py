@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import lifecycle
@@ -31,6 +31,7 @@ from core.order_lifecycle import payable
 from core.services.context import get_workspace
 from core.services.staff.requests import (
     SUBSCRIPTION_REQUESTS,
+    Cancel,
     CreditPayment,
     Refund,
     Resend,
@@ -134,18 +135,60 @@ def state_key(state: ChangeState, amounts: tuple[int | None, ...] = ()) -> str:
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """A workspace locked for a run, with its staff actions that matter: the one a confirm
+    token names (if it was used) and the ones still waiting or running."""
+
+    workspace: Workspace
+    actions: tuple[StaffAction, ...]
+
+    def named(
+        self, *, token: str | None = None, action_id: int | None = None
+    ) -> StaffAction | None:
+        for action in self.actions:
+            if (token is not None and action.token == token) or action.id == action_id:
+                return action
+        return None
+
+    def open_actions(self, excluding: StaffAction | None) -> tuple[tuple[int, str], ...]:
+        return tuple(
+            (a.id, a.status) for a in self.actions if a.status in OPEN_VALUES and a is not excluding
+        )
+
+
+OPEN_VALUES = frozenset(status.value for status in OPEN_ACTIONS)
+
+
+async def lock_workspace(
+    session: AsyncSession, workspace_id: int, token: str | None = None
+) -> Locked:
+    """Lock the workspace (first, as everywhere), then read in one go its open staff actions
+    and the one `token` names."""
+    workspace = await get_workspace(session, workspace_id, lock=True)
+    wanted = and_(StaffAction.workspace_id == workspace_id, StaffAction.status.in_(OPEN_VALUES))
+    if token is not None:
+        wanted = or_(StaffAction.token == token, wanted)
+    rows = await session.scalars(select(StaffAction).where(wanted).order_by(StaffAction.id))
+    return Locked(workspace, tuple(rows))
+
+
 async def load_state(
     session: AsyncSession,
     request: StaffRequest,
     now: datetime,
     *,
-    lock: bool,
-    excluding: int | None = None,
+    locked: Locked | None = None,
+    excluding: StaffAction | None = None,
 ) -> ChangeState:
-    """Read what `request` stands on; with `lock` the workspace (first, as everywhere) and
-    the subscription are locked for the run. `excluding` leaves one staff action out of the
-    open ones (the one being run)."""
-    workspace = await get_workspace(session, request.workspace_id, lock=lock)
+    """Read what `request` stands on. For a run, `locked` is the workspace already locked and
+    the subscription is locked too; `excluding` leaves out the action being run."""
+    lock = locked is not None
+    if locked is None:
+        workspace = await get_workspace(session, request.workspace_id)
+        open_actions = await _open_actions(session, request.workspace_id)
+    else:
+        workspace, open_actions = locked.workspace, locked.open_actions(excluding)
     payment = None
     subscription_id: int | None = None
     if isinstance(request, SUBSCRIPTION_REQUESTS):
@@ -157,7 +200,11 @@ async def load_state(
     sub = None
     if subscription_id is not None:
         sub = await _subscription(session, request.workspace_id, subscription_id, lock)
-    last = None if sub is None else await last_payment(session, sub.id)
+    last = (
+        await last_payment(session, sub.id)
+        if sub is not None and isinstance(request, Cancel)
+        else None
+    )
     return ChangeState(
         now=now,
         workspace=workspace,
@@ -165,7 +212,7 @@ async def load_state(
         payment=payment,
         last_payment=last,
         open_orders=await _open_orders(session, request.workspace_id),
-        open_actions=await _open_actions(session, request.workspace_id, excluding),
+        open_actions=open_actions,
     )
 
 
@@ -246,16 +293,12 @@ async def _open_orders(session: AsyncSession, workspace_id: int) -> tuple[Order,
     return tuple(rows)
 
 
-async def _open_actions(
-    session: AsyncSession, workspace_id: int, excluding: int | None
-) -> tuple[tuple[int, str], ...]:
-    stmt = select(StaffAction.id, StaffAction.status).where(
-        StaffAction.workspace_id == workspace_id,
-        StaffAction.status.in_([s.value for s in OPEN_ACTIONS]),
+async def _open_actions(session: AsyncSession, workspace_id: int) -> tuple[tuple[int, str], ...]:
+    rows = await session.execute(
+        select(StaffAction.id, StaffAction.status)
+        .where(StaffAction.workspace_id == workspace_id, StaffAction.status.in_(OPEN_VALUES))
+        .order_by(StaffAction.id)
     )
-    if excluding is not None:
-        stmt = stmt.where(StaffAction.id != excluding)
-    rows = await session.execute(stmt.order_by(StaffAction.id))
     return tuple((int(i), str(s)) for i, s in rows)
 
 
