@@ -7,6 +7,7 @@ checkout goes through the same fulfilment path a provider webhook takes
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from core import order_lifecycle
 from core.clock import format_iso
 from core.errors import NotFound
 from core.order_lifecycle import NotPayable
-from core.ports import Checkout, CheckoutRequest
+from core.ports import Checkout, CheckoutRequest, RefundRequest, RefundResult
 from core.services.context import Context
 from core.services.payments import apply_payment, record_payment_failure
 from core.services.provider_orders import ProviderOrder, ReceivedPayment, provider_order
@@ -51,6 +52,12 @@ class SandboxGateway:
 
     async def cancel_checkout(self, provider_reference: str) -> None:
         """Nothing to withdraw: the page reads the order, whose own status decides."""
+
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        """Sandbox money goes back at once; the refund's id comes from the idempotency key,
+        so a repeated request is the same refund."""
+        digest = hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
+        return RefundResult(f"re_sandbox_{digest}", request.amount, "succeeded")
 
 
 class SandboxReferenceError(ValueError):

@@ -10,6 +10,7 @@ from bench import (
     engine_step,
     scaleout,
     slack_step,
+    staff_confirm,
     stripe_webhooks,
     sweep,
     telegram_step,
@@ -28,6 +29,7 @@ def main() -> None:
     stripe_webhooks.main(quick)
     checkout_step.main(quick)
     sweep.main(quick)
+    staff_confirm.main(quick)
     scaleout.main(quick)
 
 

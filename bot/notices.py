@@ -9,6 +9,7 @@ from bot.engine import STANDING
 from bot.flow import slash
 from bot.i18n import DEFAULT_LANGUAGE, Translator
 from bot.render import accounts
+from bot.staff_change_notices import staff_changed, staff_decided
 from bot.staff_notices import staff_approval, staff_flagged
 from bot.vocabulary import Choices, Link, Option, Reply, Text
 from core.catalog import Catalog
@@ -175,6 +176,8 @@ NOTICE_RENDERERS: dict[str, NoticeRenderer] = {
     "subscription.suspended": subscription_suspended,
     "staff.flagged": staff_flagged,
     "staff.approval": staff_approval,
+    "staff.changed": staff_changed,
+    "staff.decided": staff_decided,
 }
 
 

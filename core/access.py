@@ -39,6 +39,7 @@ class StaffVerb(StrEnum):
     REFUND = "refund"
     CREDIT = "credit"
     APPROVE = "approve"
+    REJECT = "reject"
 
 
 _TIER_RANK = {StaffTier.VIEWER: 0, StaffTier.AGENT: 1, StaffTier.MANAGER: 2}
@@ -68,7 +69,13 @@ STAFF_TABLE: dict[StaffVerb, StaffTier] = {
         StaffTier.AGENT,
     ),
     **dict.fromkeys(
-        (StaffVerb.CANCEL, StaffVerb.REFUND, StaffVerb.CREDIT, StaffVerb.APPROVE),
+        (
+            StaffVerb.CANCEL,
+            StaffVerb.REFUND,
+            StaffVerb.CREDIT,
+            StaffVerb.APPROVE,
+            StaffVerb.REJECT,
+        ),
         StaffTier.MANAGER,
     ),
 }
@@ -212,5 +219,7 @@ def require_staff(verb: StaffVerb, actor: Actor) -> None:
 
 
 def staff_verbs(tier: StaffTier) -> tuple[StaffVerb, ...]:
-    """The verbs a tier may use, in the table's order (approving is not typed as a verb)."""
-    return tuple(v for v in STAFF_TABLE if v is not StaffVerb.APPROVE and staff_may(v, tier))
+    """The verbs a tier may use, in the table's order (approving and rejecting answer a
+    posted request, so the menu leaves them out)."""
+    decisions = (StaffVerb.APPROVE, StaffVerb.REJECT)
+    return tuple(v for v in STAFF_TABLE if v not in decisions and staff_may(v, tier))

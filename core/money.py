@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -118,3 +119,26 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.as_decimal()} {self.currency}"
+
+
+_TYPED_AMOUNT = re.compile(
+    r"(?P<whole>[0-9]{1,15}|[0-9]{1,3}(?:,[0-9]{3}){1,4})(?:\.(?P<part>[0-9]+))?"
+)
+
+
+def parse_typed_amount(text: str, currency: str) -> Money:
+    """An amount a person typed in major units ("12.50", "250000", "1,000.00"): more than
+    zero, ASCII digits only, and no more decimals than the currency has."""
+    code = normalize_currency(currency)
+    exponent = currency_exponent(code)
+    match = _TYPED_AMOUNT.fullmatch(text.strip())
+    if match is None:
+        raise MoneyError(f"{text[:40]!r} is not an amount in {code} such as 12.50")
+    part = match["part"] or ""
+    if len(part) > exponent:
+        raise MoneyError(f"{text[:40]!r} has more than {exponent} decimal places for {code}")
+    minor = int(match["whole"].replace(",", "")) * 10**exponent
+    minor += int(part.ljust(exponent, "0") or "0")
+    if minor == 0:
+        raise MoneyError(f"{text[:40]!r} is not more than zero")
+    return Money(minor, code)

@@ -134,6 +134,15 @@ def _time_left(current: RunningPeriod, at: datetime) -> tuple[int, int]:
     return remaining_s, period_s
 
 
+def unused_value(catalog: Catalog, current: RunningPeriod, at: datetime) -> int:
+    """P5's credit: the full value of the current terms for the time left of the period,
+    round(Price × quantity × remaining_s / period_s)."""
+    held = current.terms
+    held_price = price_per_account(catalog, held.package, held.cycle_months).minor
+    remaining_s, period_s = _time_left(current, at)
+    return div_round_half_up(held_price * held.quantity * remaining_s, period_s)
+
+
 def quote(
     catalog: Catalog,
     requested: Terms,
@@ -159,10 +168,7 @@ def quote(
         proration = price * quantity - charge
         start, end = current.start, current.end
     elif current is not None and kind is QuoteKind.CHANGE:
-        held = current.terms
-        held_price = price_per_account(catalog, held.package, held.cycle_months).minor
-        remaining_s, period_s = _time_left(current, at)
-        credit = div_round_half_up(held_price * held.quantity * remaining_s, period_s)
+        credit = unused_value(catalog, current, at)
     elif current is not None and kind is QuoteKind.DOWNGRADE:
         start, end = current.end, current.next_end(requested.cycle_months)
     elif current is not None:

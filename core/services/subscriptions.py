@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import lifecycle, order_lifecycle
 from core.access import Action, Actor
 from core.errors import Conflict, InvalidRequest
+from core.lifecycle import SubscriptionFields
 from core.model import (
     InactiveReason,
     Order,
@@ -132,22 +133,32 @@ async def unsubscribe(
     reason: str | None = None,
 ) -> Subscription:
     """Cancel at period end; a trial or an overdue renewal ends now."""
-    closed: list[str] = []
     async with _unsubscribe_change(
         ctx, actor, workspace_id, subscription_id, "unsubscribe", reason
     ) as change:
         sub = change.subscription
-        if sub.state == SubscriptionState.INACTIVE:
-            raise Conflict("This subscription is not active.")
-        if sub.cancel_at_period_end:
-            raise Conflict("This subscription is already set to end.")
-        if lifecycle.running_period(sub, change.now) is not None:
-            sub.cancel_at_period_end = True
-        else:
-            lifecycle.deactivate(sub, InactiveReason.CANCELLED)
-            closed = await cancel_open_orders(change.session, sub.id, change.now, "unsubscribed")
+        closed = await end_subscription(change.session, sub, change.now)
     await withdraw_links(ctx, closed)
     return sub
+
+
+def check_unsubscribe(sub: Subscription) -> None:
+    """Refuse to unsubscribe what is not running or is already set to end."""
+    if sub.state == SubscriptionState.INACTIVE:
+        raise Conflict("This subscription is not active.")
+    if sub.cancel_at_period_end:
+        raise Conflict("This subscription is already set to end.")
+
+
+async def end_subscription(session: AsyncSession, sub: Subscription, now: datetime) -> list[str]:
+    """Unsubscribe in the caller's unit of work: at period end while a paid period runs, now
+    otherwise; returns the closed orders' links for `withdraw_links` after the commit."""
+    check_unsubscribe(sub)
+    if lifecycle.running_period(sub, now) is not None:
+        sub.cancel_at_period_end = True
+        return []
+    lifecycle.deactivate(sub, InactiveReason.CANCELLED)
+    return await cancel_open_orders(session, sub.id, now, "unsubscribed")
 
 
 async def resume(
@@ -161,8 +172,12 @@ async def resume(
     async with _unsubscribe_change(
         ctx, actor, workspace_id, subscription_id, "resume", reason
     ) as change:
-        sub = change.subscription
-        if not sub.cancel_at_period_end or lifecycle.running_period(sub, change.now) is None:
-            raise Conflict("Only a subscription set to end at its period end can be resumed.")
-        sub.cancel_at_period_end = False
-        return sub
+        take_back_unsubscribe(change.subscription, change.now)
+        return change.subscription
+
+
+def take_back_unsubscribe(sub: SubscriptionFields, now: datetime) -> None:
+    """Resume in the caller's unit of work, while the period it was to end with still runs."""
+    if not sub.cancel_at_period_end or lifecycle.running_period(sub, now) is None:
+        raise Conflict("Only a subscription set to end at its period end can be resumed.")
+    sub.cancel_at_period_end = False

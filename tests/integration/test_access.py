@@ -12,8 +12,9 @@ from core.pricing import Terms
 from core.services.context import Context
 from core.services.orders import place_order, schedule_downgrade
 from core.services.queries import subscription_details
+from core.services.staff.changes import preview
+from core.services.staff.requests import Cancel, Extend, Grant, RefundMode
 from core.services.subscriptions import resume, start_trial, unsubscribe
-from core.services.support import cancel_now, extend_trial, grant_accounts
 from core.services.workspaces import add_member
 from tests.integration.helpers import buy, subscription
 
@@ -102,11 +103,11 @@ async def test_only_support_staff_run_support_operations(
 ) -> None:
     trial_id = await start_trial(ctx, owner, team, "cc1")
     with pytest.raises(NotAllowed, match="support staff"):
-        await extend_trial(ctx, owner, team, trial_id, 7, "please")
+        await preview(ctx, owner, Extend(team, trial_id, 7))
     with pytest.raises(NotAllowed):
-        await grant_accounts(ctx, ADMIN, team, trial_id, 1, "please")
+        await preview(ctx, ADMIN, Grant(team, trial_id, 1))
     with pytest.raises(NotAllowed):
-        await cancel_now(ctx, MEMBER, team, trial_id, "please")
+        await preview(ctx, MEMBER, Cancel(team, trial_id, RefundMode.NONE))
 
 
 async def test_only_the_owner_adds_members(ctx: Context, team: int) -> None:

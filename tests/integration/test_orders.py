@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.access import Actor, StaffTier
+from core.access import Actor
 from core.clock import FixedClock
 from core.errors import Conflict, InvalidRequest
 from core.model import AuditEntry, BalanceEntry, Payment, Subscription, Workspace
@@ -16,13 +16,12 @@ from core.pricing import QuoteKind, Terms
 from core.services.context import Context
 from core.services.orders import place_order
 from core.services.payments import apply_payment, record_payment_failure
-from core.services.support import grant_accounts
+from core.services.staff.requests import Grant
 from core.services.sweep import sweep
 from tests.conftest import at
 from tests.fakes import FakeGateway
 from tests.integration.helpers import CHAT, buy, order, pay, subscription
-
-STAFF = Actor("slack", "U-support", tier=StaffTier.MANAGER)
+from tests.integration.staff import run
 
 
 async def balance(ctx: Context, workspace_id: int) -> int:
@@ -126,10 +125,10 @@ async def test_a_paid_order_whose_base_changed_goes_to_the_balance_and_support_i
     clock.set(at("2026-07-15T10:00:00Z"))
     placed = await place_order(ctx, owner, workspace_id, Terms("cc2", 12, 120), chat=CHAT)
     sub = await subscription(ctx, workspace_id, "cc2")
-    await grant_accounts(ctx, STAFF, workspace_id, sub.id, 5, "goodwill")
+    await run(ctx, Grant(workspace_id, sub.id, 5))  # closes the order priced on 100 accounts
     result = await pay(ctx, placed)
     assert result.outcome == "credited"
-    assert result.note is not None and "changed" in result.note
+    assert result.note is not None and "cancelled" in result.note
     assert (await subscription(ctx, workspace_id, "cc2")).quantity == 105
     assert await balance(ctx, workspace_id) == placed.quote.due_now
     assert notifier.notices[-1].kind == "payment.needs_support"

@@ -7,12 +7,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from adapters.stripe.client import NETWORK_RETRIES
 from core.access import Actor, StaffTier
-from core.errors import InvalidRequest, NotAllowed
-from core.model import AuditEntry, Order, Refund, Subscription
+from core.errors import Conflict, InvalidRequest, NotAllowed
+from core.model import AuditEntry, Order, Payment, StaffAction, Subscription
+from core.model import Refund as RefundRow
+from core.money import Money
 from core.pricing import Terms
-from core.services.refunds import refund_order
+from core.services.orders import PlacedOrder
+from core.services.staff.changes import AlreadyDone, Done, ProviderFailed, confirm, preview
+from core.services.staff.requests import ReasonCode, Refund, new_token
 from core.services.sweep import sweep
+from tests.integration.staff import run
 from tests.stripe.conftest import Stripe
 
 STAFF = Actor("telegram", "9000", tier=StaffTier.MANAGER)
@@ -133,31 +139,66 @@ async def test_a_renewal_link_lapsing_after_grace_gets_no_new_one(stripe_env: St
     assert len(stripe_env.fake.calls("POST", "/v1/checkout/sessions")) == sessions
 
 
-async def test_support_refunds_an_order_in_part_then_in_full(stripe_env: Stripe) -> None:
+async def _paid_payment(stripe_env: Stripe) -> tuple[PlacedOrder, Payment]:
     placed = await stripe_env.order(Terms("cc2", 1, 10))
     await stripe_env.pay(placed.reference)
-    ws = stripe_env.workspace_id
+    async with stripe_env.ctx.db.read() as session:
+        payment = await session.scalar(select(Payment))
+        assert payment is not None
+        return placed, payment
+
+
+async def test_support_refunds_an_order_in_part_then_in_full(stripe_env: Stripe) -> None:
+    placed, payment = await _paid_payment(stripe_env)
+    ctx, ws = stripe_env.ctx, stripe_env.workspace_id
     with pytest.raises(NotAllowed):
-        await refund_order(stripe_env.ctx, stripe_env.owner, ws, placed.reference, "please")
-    with pytest.raises(InvalidRequest):
-        await refund_order(stripe_env.ctx, STAFF, ws, placed.reference, "  ")
-    with pytest.raises(InvalidRequest):
-        await refund_order(stripe_env.ctx, STAFF, ws, placed.reference, "too much", 10**9)
-    part = await refund_order(stripe_env.ctx, STAFF, ws, placed.reference, "goodwill", 1000)
-    again = await refund_order(stripe_env.ctx, STAFF, ws, placed.reference, "goodwill", 1000)
-    assert again.duplicate and again.provider_refund_id == part.provider_refund_id
-    rest = await refund_order(stripe_env.ctx, STAFF, ws, placed.reference, "cancelled")
-    assert rest.amount == placed.quote.due_now - 1000
-    assert rest.refunded_total == placed.quote.due_now
+        await preview(ctx, stripe_env.owner, Refund(ws, payment.id, None))
+    with pytest.raises(InvalidRequest, match=r"at most 250\.00 USD"):
+        await preview(ctx, STAFF, Refund(ws, payment.id, Money(10**9, "USD")))
+    part = await run(ctx, Refund(ws, payment.id, Money(1000, "USD")), STAFF)
+    rest = await run(ctx, Refund(ws, payment.id, None), STAFF)
+    assert rest.preview.refund == Money(placed.quote.due_now - 1000, "USD")
+    assert rest.after.refunded == Money(placed.quote.due_now, "USD")
+    assert part.provider_refund != rest.provider_refund
     keys = [k for _, k in stripe_env.fake.calls("POST", "/v1/refunds")]
-    assert keys[0] == f"refund:{placed.reference}:1000"
+    assert len(set(keys)) == 2 and all(k and k.startswith("staff:") for k in keys)
     assert len(stripe_env.fake.refunds) == 2
-    async with stripe_env.ctx.db.unit_of_work() as session:
-        assert len(list(await session.scalars(select(Refund)))) == 2
+    async with ctx.db.read() as session:
+        assert len(list(await session.scalars(select(RefundRow)))) == 2
         audits = list(
-            await session.scalars(select(AuditEntry).where(AuditEntry.action == "support.refund"))
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "staff.refund"))
         )
-        assert [a.reason for a in audits] == ["goodwill", "cancelled"]
-        assert all(a.actor == "telegram:9000" for a in audits)
-    with pytest.raises(InvalidRequest):
-        await refund_order(stripe_env.ctx, STAFF, ws, placed.reference, "nothing left", 1)
+        assert [a.reason_code for a in audits] == ["courtesy", "courtesy"]
+        assert all(a.actor == "telegram:9000" and a.refund_id for a in audits)
+    with pytest.raises(Conflict, match="Nothing is left to refund"):
+        await preview(ctx, STAFF, Refund(ws, payment.id, Money(1, "USD")))
+
+
+async def test_a_stripe_outage_leaves_the_refund_to_retry_with_the_same_key(
+    stripe_env: Stripe,
+) -> None:
+    _, payment = await _paid_payment(stripe_env)
+    ctx, ws = stripe_env.ctx, stripe_env.workspace_id
+    shown = await preview(ctx, STAFF, Refund(ws, payment.id, None))
+    token = new_token()
+    stripe_env.fake.outages["/v1/refunds"] = NETWORK_RETRIES + 1
+    with pytest.raises(ProviderFailed, match="confirm again to retry"):
+        await confirm(ctx, STAFF, shown.request, ReasonCode.DUPLICATE, None, shown.state_key, token)
+    async with ctx.db.read() as session:
+        assert list(await session.scalars(select(RefundRow))) == []
+        action = await session.scalar(select(StaffAction))
+        assert action is not None and action.status == "running"
+    outcome = await confirm(
+        ctx, STAFF, shown.request, ReasonCode.DUPLICATE, None, shown.state_key, token
+    )
+    assert isinstance(outcome, Done)
+    again = await confirm(
+        ctx, STAFF, shown.request, ReasonCode.DUPLICATE, None, shown.state_key, token
+    )
+    assert isinstance(again, AlreadyDone) and again.result == outcome.result
+    made = stripe_env.fake.calls("POST", "/v1/refunds")
+    keys = {k for _, k in made} | {k for _, k in stripe_env.fake.unavailable}
+    assert keys == {f"staff:{token}"} and len(made) == 1
+    assert len(stripe_env.fake.refunds) == 1
+    async with ctx.db.read() as session:
+        assert len(list(await session.scalars(select(RefundRow)))) == 1
