@@ -34,8 +34,8 @@ def _amount(t: Translator, minor: int, currency: str) -> str:
 def _why(t: Translator, flagged: FlaggedPayment, amount: str) -> str:
     if flagged.outcome is FlagReason.CREDITED:
         return t(
-            "Payment {payment} of {amount} for order {order} came after the order's base "
-            "changed: it was not applied and went to the credit balance.",
+            "Payment {payment} of {amount} for order {order} could not be applied as "
+            "quoted: it went to the credit balance.",
             payment=flagged.payment,
             amount=amount,
             order=flagged.order,

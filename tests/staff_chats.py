@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 import bot.flows.staff as staff_flow
-from adapters.sandbox import complete_sandbox_payment
+from adapters.sandbox import PROVIDER, complete_sandbox_payment, payment_id
 from bot.flow import Done, Move, Turn
 from bot.flows.staff.verbs import Verb
 from bot.vocabulary import Text
@@ -18,7 +18,10 @@ from core.model import Payment, Subscription
 from core.pricing import Terms
 from core.services.context import Context
 from core.services.orders import place_order
-from core.services.support import grant_accounts
+from core.services.payments import apply_payment
+from core.services.staff.requests import Grant
+from core.states import PaymentOutcome
+from tests.integration.staff import run
 
 GRANTER = Actor("console", "granter", tier=StaffTier.MANAGER)
 
@@ -31,16 +34,25 @@ class Flagged:
 
 
 async def flag_a_sandbox_payment(ctx: Context, owner: Actor, workspace_id: int) -> Flagged:
-    """Pay cc1 through the sandbox, quote 2 more accounts, let support grant one first: the
-    sandbox payment of the quote can no longer be applied and goes to the balance."""
+    """Pay cc1 through the sandbox, quote 2 more accounts, let support grant one first (which
+    closes the quote's order): the payment that still arrives for that order can no longer be
+    applied and goes to the balance."""
     first = await place_order(ctx, owner, workspace_id, Terms("cc1", 1, 2))
     assert (await complete_sandbox_payment(ctx, first.reference, fail=False)).ok
     async with ctx.db.read() as session:
         sub = await session.scalar(select(Subscription).where(Subscription.package == "cc1"))
     assert sub is not None
     more = await place_order(ctx, owner, workspace_id, Terms("cc1", 1, 4), subscription_id=sub.id)
-    await grant_accounts(ctx, GRANTER, workspace_id, sub.id, 1, "goodwill")
-    assert (await complete_sandbox_payment(ctx, more.reference, fail=False)).ok
+    await run(ctx, Grant(workspace_id, sub.id, 1), GRANTER)
+    late = await apply_payment(
+        ctx,
+        provider=PROVIDER,
+        provider_payment_id=payment_id(more.reference),
+        order_reference=more.reference,
+        amount=more.quote.due_now,
+        currency=more.quote.currency,
+    )
+    assert late.outcome == PaymentOutcome.CREDITED
     async with ctx.db.read() as session:
         payment = await session.scalar(select(Payment).where(Payment.needs_support.is_(True)))
     assert payment is not None

@@ -4,6 +4,7 @@ a question answered by typing; the console staff chat's notices in support staff
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import replace
 
 import pytest
@@ -73,13 +74,15 @@ async def test_a_flagged_payment_reaches_the_staff_console_and_show_runs_from_it
 
     sam = await open_console(user="sam", role="staff", workspace=None)
     text = await sam.say("/staff")
-    assert "[1] Show" in text and "[2] Cancel" in text
-    assert f"Flagged payment in acme (#{ws})." in text
-    assert f"for order {flagged.order} came after the order's base changed" in text
-    assert "[3] Refund\n[4] Credit\n[5] Show" in text
+    menu, _, notice = text.partition(f"Flagged payment in acme (#{ws}).")
+    assert "Support staff: what would you like to do?" in menu
+    assert f"for order {flagged.order} could not be applied as quoted" in notice
+    shown = len(re.findall(r"^\[\d+\]", menu, re.MULTILINE))
+    buttons = [f"[{shown + n}] {label}" for n, label in enumerate(("Refund", "Credit", "Show"), 1)]
+    assert "\n".join(buttons) in notice, "the notice's buttons are numbered after the menu"
     assert await notices(sam) == ""  # posted once
 
-    text = await sam.say("5")
+    text = await sam.say(str(shown + 3))
     assert f"Showing workspace {ws}." in text
     assert show_probe.calls == [("sam", str(ws))]
 
