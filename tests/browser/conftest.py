@@ -165,8 +165,9 @@ class Page:
 
     def press(self, label_start: str) -> Page:
         """Press the button whose label starts with `label_start`, and wait for the page."""
+        wanted = " ".join(label_start.split())  # Babel's no-break spaces as spaces
         for button in self.driver.find_elements(By.TAG_NAME, "button"):
-            if button.text.startswith(label_start):
+            if " ".join(button.text.split()).startswith(wanted):
                 before = self.driver.find_element(By.TAG_NAME, "html")
                 button.click()
                 WebDriverWait(self.driver, 10).until(staleness_of(before))
