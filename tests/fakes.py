@@ -26,3 +26,9 @@ class FakeGateway:
 
     async def cancel_checkout(self, provider_reference: str) -> None:
         self.cancelled.append(provider_reference)
+
+
+class StripeNamedGateway(FakeGateway):
+    """Places orders whose provider is Stripe, for the pages Stripe Checkout returns to."""
+
+    name = "stripe"

@@ -31,17 +31,10 @@ from core.model import Base
 from core.services.context import Context
 from core.services.outbox import OutboxNotifier
 from tests.conftest import START, browser_tools
-from tests.fakes import FakeGateway
 
 WIDTHS = (1280, 390, 320)
 """A desktop, a phone, and the narrowest phone screen still in use."""
 HEIGHT = 900
-
-
-class StripeNamedGateway(FakeGateway):
-    """Places orders whose provider is Stripe, for the pages Stripe Checkout returns to."""
-
-    name = "stripe"
 
 
 @dataclass

@@ -18,7 +18,8 @@ from core.services.context import Context
 from core.services.orders import PlacedOrder, place_order
 from core.services.payments import apply_payment
 from core.services.workspaces import create_workspace
-from tests.browser.conftest import WIDTHS, Page, Site, StripeNamedGateway
+from tests.browser.conftest import WIDTHS, Page, Site
+from tests.fakes import StripeNamedGateway
 from tests.integration.helpers import CHAT, order, subscription
 
 pytestmark = pytest.mark.browser
