@@ -343,10 +343,10 @@ async def answer_method(turn: Turn, answer: str) -> Move:
     except QuoteExpired as exc:
         turn.data.pop("review", None)
         return Go("review", note=t(exc.template, **exc.params))
-    return Done(_outcome(turn, placed))
+    return Done(_outcome(turn, placed, option.value))
 
 
-def _outcome(turn: Turn, placed: PlacedOrder) -> tuple[Reply, ...]:
+def _outcome(turn: Turn, placed: PlacedOrder, method: str) -> tuple[Reply, ...]:
     """Said from the order's state: paid from the balance, waiting at its link, or a repeat
     of an order that was paid or closed meanwhile."""
     t = turn.t
@@ -365,18 +365,16 @@ def _outcome(turn: Turn, placed: PlacedOrder) -> tuple[Reply, ...]:
             ),
         )
     due = t.minor(placed.quote.due_now, placed.quote.currency)
-    return (
-        Text(
-            t(
-                "Order {reference}: {due} due now. The link is valid until {date}; "
-                "I will tell you here when the payment arrives.",
-                reference=placed.reference,
-                due=due,
-                date=t.when(placed.expires_at),
-            )
-        ),
-        Link(t("Pay now"), placed.payment_link),
+    said = t(
+        "Order {reference}: {due} due now. The link is valid until {date}; "
+        "I will tell you here when the payment arrives.",
+        reference=placed.reference,
+        due=due,
+        date=t.when(placed.expires_at),
     )
+    if method == "bank_transfer":
+        said += " " + t("The payment page says how to pay by bank transfer.")
+    return (Text(said), Link(t("Pay now"), placed.payment_link))
 
 
 FLOW = Flow(

@@ -158,3 +158,11 @@ async def test_a_review_says_nothing_of_changes_when_none_is_scheduled(
     text = await chat.say("/upgrade", "1", "More accounts of Contact Center 2", "120")
     assert "Total = Price per account × Quantity = $255.00 × 20 = $5,100.00" in text
     assert "scheduled" not in text and "set to end" not in text
+
+
+async def test_a_bank_transfer_is_told_where_to_find_how_to_pay(open_console: ChatFactory) -> None:
+    chat = await open_console()
+    await chat.say("/upgrade", "Contact Center 1", "1 month: $15.00 per account", "3", "Next")
+    text = await chat.say("Bank transfer")
+    assert "The payment page says how to pay by bank transfer." in text
+    assert "Link: http://planbot.test/sandbox/checkout/ord_" in text
