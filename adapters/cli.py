@@ -58,16 +58,28 @@ def _whole(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="planbot", description="planbot, the conversational billing assistant")
+    parser = _Parser(
+        prog="planbot",
+        description="planbot, the conversational billing assistant",
+        epilog="The pricing rules, the lifecycle and the roles: docs/rules.md.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    q = commands.add_parser("quote", help="price a purchase or a change (P1-P7)")
-    q.add_argument("--package", required=True)
+    q = commands.add_parser(
+        "quote",
+        help="price a new purchase, more accounts, a change or a downgrade, as the chat would",
+        description=(
+            "Price an order as the chat's review does and print it as one JSON object, amounts "
+            "in minor units. Without --current-* it is a new purchase; with them, the running "
+            "period they describe is added to, changed or downgraded (docs/rules.md)."
+        ),
+    )
+    q.add_argument("--package", required=True, help="the package wanted (cc1, cc2, ...)")
     q.add_argument("--cycle", type=_whole, required=True, help="billing cycle in months")
     q.add_argument("--quantity", type=_whole, required=True, help="accounts wanted in all")
-    q.add_argument("--current-package")
-    q.add_argument("--current-quantity", type=_whole)
-    q.add_argument("--current-cycle", type=_whole)
+    q.add_argument("--current-package", help="the package of the running paid period")
+    q.add_argument("--current-quantity", type=_whole, help="its accounts")
+    q.add_argument("--current-cycle", type=_whole, help="its billing cycle in months")
     q.add_argument("--current-start", type=_iso, help="start of the running paid period")
     q.add_argument("--balance", type=_whole, default=0, help="credit balance in minor units")
     q.add_argument("--at", type=_iso, help="quote time (default: now)")

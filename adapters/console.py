@@ -95,14 +95,15 @@ def _pump(fd: int, loop: asyncio.AbstractEventLoop, chunks: asyncio.Queue[bytes]
         os.close(fd)
 
 
-def render(reply: Reply) -> tuple[str, tuple[Option, ...]]:
-    """One reply as console text, and the options a typed number picks (none for prompts)."""
+def render(reply: Reply, t: Translator) -> tuple[str, tuple[Option, ...]]:
+    """One reply as console text, and the options a typed number picks (none for prompts);
+    the console's own words ("Link:") in `t`'s language."""
     if isinstance(reply, Text):
         return reply.text, ()
     if isinstance(reply, Link):
-        return f"{reply.text}\nLink: {reply.url}", ()
+        return reply.text + "\n" + t("Link: {url}", url=reply.url), ()
     if isinstance(reply, Image):
-        return f"{reply.caption}\nChart: {save_image(reply)}", ()
+        return reply.caption + "\n" + t("Chart: {path}", path=save_image(reply)), ()
     if isinstance(reply, NumberPrompt) or (
         isinstance(reply, Choices) and all(o.value in NAVIGATION for o in reply.options)
     ):
@@ -199,8 +200,9 @@ class ConsoleChat:
         return pick_label(self.options, text)
 
     def show(self, replies: list[Reply]) -> None:
+        t = Translator(self.language)
         for reply in replies:
-            text, options = render(reply)
+            text, options = render(reply, t)
             print(text, file=self.out)
             if isinstance(reply, Choices | Confirmation | NumberPrompt):
                 self.options, self.version = options, reply.version
@@ -210,9 +212,10 @@ class ConsoleChat:
     def show_notice(self, replies: list[Reply]) -> None:
         """A notice's buttons are numbered after the menu shown, which stays answerable; at a
         question answered by typing they are written as the commands they run instead."""
+        t = Translator(self.language)
         for reply in replies:
             if not isinstance(reply, Choices):
-                print(render(reply)[0], file=self.out)
+                print(render(reply, t)[0], file=self.out)
             elif self.typing:
                 lines = [f"  {o.label}: {_as_command(o.value)}" for o in reply.options]
                 print("\n".join([reply.text, *lines]), file=self.out)

@@ -28,7 +28,9 @@ PROVIDER = "sandbox"
 CHECKOUT_PATH = "/sandbox/checkout/"
 _REFERENCE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _LINK_PATH = re.compile(r"(?:/.*)?/sandbox/checkout/(?P<reference>[^/]+)/?")
-_LINK_LABEL = re.compile(r"link:\s*", re.IGNORECASE)
+_LINK_LABEL = re.compile(r"(?:link|liên kết):\s*", re.IGNORECASE)
+DECLINED = "declined in the sandbox"
+"""Why a sandbox payment failed: the payer pressed Fail (a declined card, say)."""
 
 
 class SandboxGateway:
@@ -71,7 +73,8 @@ def is_reference(text: str) -> bool:
 def parse_order_reference(text: str) -> str:
     """The order reference in `text`: a reference, or a whole sandbox link as a chat printed it.
 
-    Surrounding whitespace, a trailing slash and the console's "Link: " label are ignored.
+    Surrounding whitespace, a trailing slash and the console's "Link: " label (in either
+    language) are ignored.
     """
     given = text.strip()
     if (label := _LINK_LABEL.match(given)) is not None:
@@ -115,20 +118,6 @@ class Outcome(StrEnum):
     NOT_PAYABLE = "not_payable"
 
 
-# What the payer is told for each outcome (the message of a result adds the specifics).
-HEADLINES = {
-    Outcome.APPLIED: "Payment received: the order is paid and applied.",
-    Outcome.ALREADY_PAID: "This order was already paid: nothing changed.",
-    Outcome.CREDITED: "Payment received, but the order could not be applied as quoted: "
-    "the amount went to the workspace's credit balance and support was told.",
-    Outcome.MISMATCH: "Payment received, but it does not match the order: support was told.",
-    Outcome.FAILED: "The payment failed.",
-    Outcome.ALREADY_FAILED: "This order's payment had already failed: nothing changed.",
-    Outcome.UNKNOWN_ORDER: "There is no such sandbox order.",
-    Outcome.NOT_PAYABLE: "This order cannot be paid.",
-}
-
-
 @dataclass(frozen=True, slots=True)
 class SandboxResult:
     outcome: Outcome
@@ -140,10 +129,6 @@ class SandboxResult:
         """The request was handled (recorded, or recognised as a repeat); False: refused."""
         return self.outcome not in (Outcome.UNKNOWN_ORDER, Outcome.NOT_PAYABLE)
 
-    @property
-    def headline(self) -> str:
-        return HEADLINES[self.outcome]
-
 
 @dataclass(frozen=True, slots=True)
 class CheckoutView:
@@ -152,10 +137,7 @@ class CheckoutView:
     order: ProviderOrder
     package_name: str
     refusal: str | None
-
-    @property
-    def locale(self) -> str:
-        return self.order.workspace_locale or "en"
+    """Why it cannot be paid now, for the command line (None: it can)."""
 
     @property
     def payable(self) -> bool:
@@ -194,7 +176,7 @@ def _closed(order: ProviderOrder) -> str:
     if status == OrderStatus.CANCELLED:
         return f"it was cancelled ({order.close_reason or 'cancelled'})"
     if status == OrderStatus.FAILED:
-        return f"its payment failed ({order.close_reason or 'payment failed'}); place a new order"
+        return f"its payment failed ({order.close_reason or 'payment failed'})"
     return f"it is {status}"
 
 
@@ -298,7 +280,7 @@ async def _fail(ctx: Context, order: ProviderOrder, refusal: str | None) -> Sand
             Outcome.NOT_PAYABLE, reference, f"order {reference} cannot be failed: {refusal}"
         )
     recorded = await record_payment_failure(
-        ctx, provider=PROVIDER, order_reference=reference, reason="sandbox payment failed"
+        ctx, provider=PROVIDER, order_reference=reference, reason=DECLINED, retryable=True
     )
     if not recorded:
         # Another request closed the order in between.
@@ -314,4 +296,9 @@ async def _fail(ctx: Context, order: ProviderOrder, refusal: str | None) -> Sand
             f"order {reference}: payment failed; the renewal stays due until "
             f"{format_iso(order.expires_at)}",
         )
-    return SandboxResult(Outcome.FAILED, reference, f"order {reference}: payment failed")
+    return SandboxResult(
+        Outcome.FAILED,
+        reference,
+        f"order {reference}: payment failed; the same link can pay it until "
+        f"{format_iso(order.expires_at)}",
+    )

@@ -15,12 +15,13 @@ from datetime import timedelta
 from typing import Any
 
 from bot.flow import BACK, CANCEL, HELP, Done, Flow, Move, Start, Stay, Step, Turn, pick_label
-from bot.i18n import LANGUAGES, Translator, language_of
+from bot.i18n import LANGUAGES, N_, Translator, language_of
 from bot.vocabulary import Choices, Confirmation, Incoming, NumberPrompt, Option, Reply, Text
-from core.access import Actor
+from core.access import Action, Actor
 from core.errors import DomainError
 from core.services.context import Context, remember_role, roles_known
 from core.services.conversations import ConversationState, ConversationStore, StaleConversation
+from core.services.queries import permitted
 
 log = logging.getLogger("planbot.engine")
 
@@ -228,7 +229,7 @@ class Engine:
         if update.state.flow is None or update.state.step is None:
             return [
                 Text(update.t("I can only respond to commands and buttons.")),
-                *self.menu(update),
+                *await self.menu(update),
             ]
         return await self._run_step(update, value)
 
@@ -240,10 +241,13 @@ class Engine:
             return await self._command(update, name, argument)
         flow, step = self._step(update)
         if flow is None or step is None:
-            picked = pick_label(_options(self.menu(update)), text[:500])
+            picked = pick_label(_options(await self.menu(update)), text[:500])
             if picked is not None:
                 return await self._tapped(update, picked.value)
-            return [Text(t("I can only respond to commands and buttons.")), *self.menu(update)]
+            return [
+                Text(t("I can only respond to commands and buttons.")),
+                *await self.menu(update),
+            ]
         if len(text) > 500:
             return [Text(t("That answer is too long.")), *await self._current(update)]
         asked = await step.ask(self._turn(update))
@@ -280,7 +284,7 @@ class Engine:
         name = name.strip().lower()
         if name == CANCEL:
             self._reset(update)
-            return [Text(t("Cancelled.")), *self.menu(update)]
+            return [Text(t("Cancelled.")), *await self.menu(update)]
         if name == BACK:
             return await self._back(update)
         if name in (HELP, "start"):
@@ -346,16 +350,16 @@ class Engine:
         """The question the conversation is waiting on."""
         _, step = self._step(update)
         if step is None:
-            return self.menu(update)
+            return await self.menu(update)
         return await step.ask(self._turn(update))
 
     async def _back(self, update: _Update) -> list[Reply]:
         state = update.state
         if not state.history:
             if state.flow is None:
-                return [Text(update.t("There is nothing to go back to.")), *self.menu(update)]
+                return [Text(update.t("There is nothing to go back to.")), *await self.menu(update)]
             self._reset(update)
-            return [Text(update.t("Back at the start.")), *self.menu(update)]
+            return [Text(update.t("Back at the start.")), *await self.menu(update)]
         *rest, previous = state.history
         state.history, state.step = rest, previous
         state.updated_at = self.services.clock.now()
@@ -384,14 +388,21 @@ class Engine:
     def _refusal(self, update: _Update, error: DomainError) -> str:
         return update.t(error.template, **error.params)
 
-    def menu(self, update: _Update) -> list[Reply]:
+    async def menu(self, update: _Update) -> list[Reply]:
+        """The commands this person may use here, and nothing they may not (DESIGN 4)."""
         t = update.t
+        offered = (
+            (N_("My subscription"), "cmd:subscription", Action.VIEW_DETAILS),
+            (N_("Upgrade or buy"), "cmd:upgrade", Action.BUY),
+            (N_("Start a trial"), "cmd:trial", Action.START_TRIAL),
+            (N_("Unsubscribe"), "cmd:unsubscribe", Action.UNSUBSCRIBE),
+        )
+        may = await permitted(
+            self.services, update.actor, update.state.workspace_id, [a for *_, a in offered]
+        )
         options: tuple[Option, ...] = (
             Option(t("Plans"), "cmd:plans"),
-            Option(t("My subscription"), "cmd:subscription"),
-            Option(t("Upgrade or buy"), "cmd:upgrade"),
-            Option(t("Start a trial"), "cmd:trial"),
-            Option(t("Unsubscribe"), "cmd:unsubscribe"),
+            *(Option(t(label), value) for label, value, action in offered if action in may),
         )
         if update.actor.is_support:
             options = (*options, Option(t("Support staff"), "cmd:staff"))

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
-from core.catalog import Catalog, Cycle
+from bot.order_lines import Priced, amount_lines, pending_period_line
+from bot.order_lines import accounts as accounts
+from bot.order_lines import cycle_label as cycle_label
+from bot.order_lines import months as months
+from core.catalog import Catalog
 from core.lifecycle import Note, NoteKind, Status
 from core.pricing import Quote, QuoteKind, Terms
 from core.services.queries import SubscriptionView
@@ -13,24 +17,6 @@ STATUS_LABELS = {
     Status.TRY: N_("Try"),
     Status.INACTIVE: N_("Inactive"),
 }
-
-
-def months(t: Translator, n: int) -> str:
-    return t.plural("{n} month", "{n} months", n)
-
-
-def accounts(t: Translator, n: int) -> str:
-    return t.plural("{n} account", "{n} accounts", n)
-
-
-def cycle_label(t: Translator, cycle: Cycle) -> str:
-    if cycle.discount_percent == 0:
-        return months(t, cycle.months)
-    return t(
-        "{months} (-{discount})",
-        months=months(t, cycle.months),
-        discount=t.percent(cycle.discount_percent),
-    )
 
 
 def status_label(t: Translator, status: Status) -> str:
@@ -78,33 +64,12 @@ def subscription_block(t: Translator, catalog: Catalog, view: SubscriptionView) 
 
 
 def review_lines(t: Translator, catalog: Catalog, quote: Quote) -> tuple[tuple[str, str], ...]:
-    """Package, Cycle, Price per account, Quantity, Total, credit, due now, period (section 5)."""
-
-    def money(amount: int) -> str:
-        return t.minor(amount, quote.currency)
-
-    lines = [
-        (t("Package"), catalog.package(quote.terms.package).name),
-        (t("Cycle"), cycle_label(t, catalog.cycle(quote.terms.cycle_months))),
-        (t("Price per account"), money(quote.price_per_account)),
-        (t("Quantity"), accounts(t, quote.quantity)),
-        (t("Total"), money(quote.total)),
-    ]
-    if quote.proration:
-        lines.append((t("Part of the period already passed"), "-" + money(quote.proration)))
-    if quote.credit:
-        lines.append(
-            (t("Credit for the unused part of your current terms"), "-" + money(quote.credit))
-        )
-    if quote.balance_applied:
-        lines.append((t("Credit balance used"), "-" + money(quote.balance_applied)))
-    lines.append((t("Due now"), money(quote.due_now)))
+    """Package, Cycle, Price per account, Quantity, Total, credit, due now, period (section 5),
+    in the payment pages' words (bot.order_lines)."""
+    lines = [(line.label, line.value) for line in amount_lines(t, catalog, Priced.of_quote(quote))]
     if quote.kind is QuoteKind.DOWNGRADE:
         lines.append((t("Starts at the renewal on"), t.when(quote.period_start)))
-    elif quote.kind is QuoteKind.ADD_ACCOUNTS:
-        lines.append((t("Renewal date"), t.when(quote.period_end)))
     else:
-        lines.append(
-            (t("New period"), t("from payment until about {date}", date=t.day(quote.period_end)))
-        )
+        period = pending_period_line(t, quote.kind is QuoteKind.ADD_ACCOUNTS, quote.period_end)
+        lines.append((period.label, period.value))
     return tuple(lines)

@@ -45,3 +45,9 @@ class FakeGateway:
             raise PaymentProviderError(PROVIDER_UNAVAILABLE)
         self.refunds.setdefault(request.idempotency_key, request)
         return RefundResult(f"re_{request.idempotency_key}", request.amount, "succeeded")
+
+
+class StripeNamedGateway(FakeGateway):
+    """Places orders whose provider is Stripe, for the pages Stripe Checkout returns to."""
+
+    name = "stripe"

@@ -13,11 +13,12 @@ from typing import Any
 
 import stripe
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.http_guard import JSON, Refused, guarded, json_object, read_body, require_media_type
 from adapters.stripe.client import PROVIDER
+from adapters.stripe.pages import cancel_page, success_page
 from core.errors import NotFound
 from core.services.checkouts import reissue_renewal_link
 from core.services.context import Context
@@ -189,29 +190,13 @@ def stripe_routes(ctx: Context, webhook_secret: str) -> list[BaseRoute]:
         return JSONResponse({"received": True, "outcome": outcome})
 
     async def success(request: Request) -> Response:
-        return _page(
-            "Thank you",
-            "Your payment is being confirmed. The chat will tell you as soon as it is applied.",
-        )
+        return await success_page(ctx, request)
 
     async def cancel(request: Request) -> Response:
-        return _page(
-            "Payment not completed",
-            "Nothing was charged. The payment link stays valid until it expires; "
-            "ask the chat for a new one after that.",
-        )
+        return await cancel_page(ctx, request)
 
     return [
         Route(WEBHOOK_PATH, webhook, methods=["POST"]),
         Route("/stripe/success", success, methods=["GET"]),
         Route("/stripe/cancel", cancel, methods=["GET"]),
     ]
-
-
-def _page(heading: str, message: str) -> HTMLResponse:
-    return HTMLResponse(
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{heading} · planbot</title></head>"
-        f"<body><main><h1>{heading}</h1><p>{message}</p></main></body></html>\n",
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
-    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bot.flow import Done, Flow, Move, Turn
+from bot.i18n import N_
 from bot.render import accounts, months, status_label
-from bot.vocabulary import Choices, Option, Text
+from bot.vocabulary import Choices, Option, Reply, Text
+from core.access import Action
 from core.pricing import price_per_account
-from core.services.queries import list_packages
+from core.services.queries import list_packages, permitted
 
 
 async def begin(turn: Turn) -> Move:
@@ -38,12 +40,17 @@ async def begin(turn: Turn) -> Move:
                 months=months(t, best.months),
             )
         )
-    options = (
-        Option(t("Upgrade or buy"), "cmd:upgrade"),
-        Option(t("Start a trial"), "cmd:trial"),
-        Option(t("My subscription"), "cmd:subscription"),
+    offered = (
+        (N_("Upgrade or buy"), "cmd:upgrade", Action.BUY),
+        (N_("Start a trial"), "cmd:trial", Action.START_TRIAL),
+        (N_("My subscription"), "cmd:subscription", Action.VIEW_DETAILS),
     )
-    return Done((Text("\n".join(text)), Choices(t("What next?"), options, turn.version)))
+    may = await permitted(turn.services, turn.actor, turn.workspace_id, [a for *_, a in offered])
+    options = tuple(Option(t(label), value) for label, value, action in offered if action in may)
+    replies: list[Reply] = [Text("\n".join(text))]
+    if options:
+        replies.append(Choices(t("What next?"), options, turn.version))
+    return Done(tuple(replies))
 
 
 FLOW = Flow(name="plans", begin=begin)

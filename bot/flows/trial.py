@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
-from bot.flows.common import workspace_of
+from bot.flows.common import admins_named, workspace_of
 from bot.render import accounts
 from bot.vocabulary import Choices, Option, Reply, Text
 from core.services.queries import trial_candidates
@@ -38,7 +38,8 @@ async def _start(turn: Turn, code: str) -> Move:
 
 
 async def begin(turn: Turn) -> Move:
-    options = await _options(turn)
+    async with admins_named(turn):
+        options = await _options(turn)
     if not options:
         return Done((Text(turn.t("There is no package left to try in this workspace.")),))
     wanted = str(turn.data.get("argument", ""))

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
 from bot.flows.common import (
+    admins_named,
     argument_id,
     held,
+    require_allowed,
     subscription_options,
     without_controls,
     workspace_of,
 )
+from bot.flows.scheduled import unsubscribe_warning
 from bot.vocabulary import Choices, Confirmation, Option, Reply, Text
 from core.access import Action
 from core.errors import Conflict
 from core.lifecycle import Status
 from core.services.orders import withdraw_scheduled_change
-from core.services.queries import SubscriptionView, require_permission
+from core.services.queries import SubscriptionView
 from core.services.subscriptions import resume, unsubscribe
 
 CONFIRM = "confirm"
@@ -39,7 +42,7 @@ def _next_after_pick(turn: Turn) -> Move:
 
 
 async def _begin(turn: Turn, *, cancelling: bool) -> Move:
-    await require_permission(turn.services, turn.actor, workspace_of(turn), Action.UNSUBSCRIBE)
+    await require_allowed(turn, Action.UNSUBSCRIBE)
     views = await _candidates(turn, cancelling=cancelling)
     wanted = argument_id(turn)
     if wanted is not None:
@@ -111,6 +114,9 @@ async def ask_confirm(turn: Turn) -> list[Reply]:
         return [Confirmation(title, lines, options, turn.version)]
     lines = ((t("Stays active until"), t.when(end)),)
     footnote = t("You can resume until the period ends.")
+    warning = unsubscribe_warning(turn, view)
+    if warning is not None:
+        footnote = f"{warning}\n{footnote}"
     return [Confirmation(title, lines, options, turn.version, footnote)]
 
 
@@ -176,7 +182,8 @@ async def begin_withdraw(turn: Turn) -> Move:
                 ),
             )
         )
-    await withdraw_scheduled_change(turn.services, turn.actor, workspace_of(turn), views[0].id)
+    async with admins_named(turn):
+        await withdraw_scheduled_change(turn.services, turn.actor, workspace_of(turn), views[0].id)
     return Done(
         (Text(turn.t("The scheduled change of {name} was withdrawn.", name=views[0].package.name)),)
     )

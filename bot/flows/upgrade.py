@@ -7,8 +7,16 @@ or fewer accounts (scheduled for the renewal, withdrawable until then).
 from __future__ import annotations
 
 from bot.flow import Done, Flow, Go, Move, Stay, Step, Turn, choose
-from bot.flows.common import argument_id, held, subscription_options, workspace_of
+from bot.flows.common import (
+    argument_id,
+    held,
+    require_allowed,
+    subscription_options,
+    workspace_of,
+)
 from bot.flows.review import Draft, review_data, stored_review
+from bot.flows.scheduled import review_warning
+from bot.order_lines import Priced, total_formula
 from bot.render import cycle_label, review_lines, terms_text
 from bot.vocabulary import Choices, Confirmation, Link, NumberPrompt, Option, Reply, Text
 from core.access import Action
@@ -24,7 +32,7 @@ from core.services.orders import (
     review_quote,
     schedule_downgrade,
 )
-from core.services.queries import SubscriptionView, require_permission
+from core.services.queries import SubscriptionView
 
 NEW = "new"
 ADD, CYCLE, REDUCE, PACKAGE = "add", "cycle", "reduce", "package"
@@ -46,7 +54,7 @@ def _active(view: SubscriptionView | None) -> bool:
 
 
 async def begin(turn: Turn) -> Move:
-    await require_permission(turn.services, turn.actor, workspace_of(turn), Action.BUY)
+    await require_allowed(turn, Action.BUY)
     views = await held(turn)
     wanted = argument_id(turn)
     if wanted is not None and any(v.id == wanted for v in views):
@@ -263,7 +271,11 @@ async def ask_review(turn: Turn) -> list[Reply]:
     else:
         title = t("Review your order")
         options = (Option(t("Next"), "next"), *turn.nav())
-    footnote = t("Total = Price per account x Quantity.")
+    notes = [total_formula(t, Priced.of_quote(quote))]
+    warning = review_warning(turn, quote, await _base(turn))
+    if warning is not None:
+        notes.append(warning)
+    footnote = "\n".join(notes)
     return [Confirmation(title, review_lines(t, catalog, quote), options, turn.version, footnote)]
 
 
@@ -331,10 +343,10 @@ async def answer_method(turn: Turn, answer: str) -> Move:
     except QuoteExpired as exc:
         turn.data.pop("review", None)
         return Go("review", note=t(exc.template, **exc.params))
-    return Done(_outcome(turn, placed))
+    return Done(_outcome(turn, placed, option.value))
 
 
-def _outcome(turn: Turn, placed: PlacedOrder) -> tuple[Reply, ...]:
+def _outcome(turn: Turn, placed: PlacedOrder, method: str) -> tuple[Reply, ...]:
     """Said from the order's state: paid from the balance, waiting at its link, or a repeat
     of an order that was paid or closed meanwhile."""
     t = turn.t
@@ -353,18 +365,16 @@ def _outcome(turn: Turn, placed: PlacedOrder) -> tuple[Reply, ...]:
             ),
         )
     due = t.minor(placed.quote.due_now, placed.quote.currency)
-    return (
-        Text(
-            t(
-                "Order {reference}: {due} due now. The link is valid until {date}; "
-                "I will tell you here when the payment arrives.",
-                reference=placed.reference,
-                due=due,
-                date=t.when(placed.expires_at),
-            )
-        ),
-        Link(t("Pay now"), placed.payment_link),
+    said = t(
+        "Order {reference}: {due} due now. The link is valid until {date}; "
+        "I will tell you here when the payment arrives.",
+        reference=placed.reference,
+        due=due,
+        date=t.when(placed.expires_at),
     )
+    if method == "bank_transfer":
+        said += " " + t("The payment page says how to pay by bank transfer.")
+    return (Text(said), Link(t("Pay now"), placed.payment_link))
 
 
 FLOW = Flow(

@@ -26,6 +26,7 @@ from core.order_lifecycle import NotPayable
 from core.ports import Notice
 from core.services.context import Context, audit, get_workspace
 from core.services.fulfilment import fulfil, move_balance, stale_reason
+from core.services.provider_orders import FAILED_ATTEMPT
 from core.staff import StaffDirectory
 from core.staff_notices import FlaggedPayment, FlagReason, to_staff_chats
 
@@ -228,18 +229,22 @@ async def record_payment_failure(
     reason: str = "payment failed",
     event_id: str | None = None,
     event_kind: str = "payment.failed",
+    retryable: bool = False,
 ) -> bool:
-    """A provider said the payment failed: the order fails (renewals keep their grace)."""
+    """A provider said the payment failed: the order fails, unless the attempt may be
+    retried on the same order while it is payable (`retryable`: a declined card at a
+    checkout that stays open) or it is a renewal, which keeps its grace."""
     now = ctx.clock.now()
     async with ctx.db.unit_of_work() as session:
         _, order = await _lock_order(session, order_reference)
         if not await claim_event(session, provider, event_id, event_kind, now):
             return False
-        if order_lifecycle.payable(order, now) is NotPayable.NOT_PENDING:
+        refused = order_lifecycle.payable(order, now)
+        if refused is NotPayable.NOT_PENDING or (retryable and refused is not None):
             return False
-        if order.kind != OrderKind.RENEWAL:
+        if not retryable and order.kind != OrderKind.RENEWAL:
             order_lifecycle.move(order, OrderStatus.FAILED, now, reason)
-        _audit_order(session, order, now, provider, "payment.failed", reason)
+        _audit_order(session, order, now, provider, FAILED_ATTEMPT, reason)
         await ctx.send([_notice("payment.failed", order, reason=reason)])
     return True
 

@@ -146,6 +146,23 @@ async def require_permission(ctx: Context, actor: Actor, workspace_id: int, acti
         await authorize(session, workspace_id, actor, action)
 
 
+async def permitted(
+    ctx: Context, actor: Actor, workspace_id: int | None, actions: Iterable[Action]
+) -> frozenset[Action]:
+    """Which of `actions` the person may take in the workspace: what menus offer them.
+
+    Outside a workspace only the packages can be seen. The role read with the conversation
+    serves here, so a menu costs no query of its own."""
+    wanted = frozenset(actions)
+    if workspace_id is None:
+        return wanted & {Action.VIEW_PACKAGES}
+    role = None
+    if not (actor.is_support or actor.is_automatic):
+        async with ctx.db.read() as session:
+            role = await role_of(session, workspace_id, actor)
+    return frozenset(action for action in wanted if allowed(action, actor, role))
+
+
 async def trial_candidates(ctx: Context, actor: Actor, workspace_id: int) -> list[Package]:
     """Packages this workspace may still try: never tried and not held."""
     async with ctx.db.read() as session:

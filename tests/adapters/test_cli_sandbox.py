@@ -103,20 +103,23 @@ def test_paying_twice_fulfils_once_by_reference_or_by_link(
     ]
 
 
-def test_fail_marks_the_order_failed(db_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fail_leaves_the_order_payable_and_paying_it_then_works(
+    db_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     placed = place(db_file)
     status, out, err = sandbox_pay(capsys, placed.reference, "--fail")
     assert (status, err) == (0, "")
-    assert out.count("\n") == 1 and "payment failed" in out
-    assert query(db_file, "SELECT status FROM orders") == [("failed",)]
+    assert out.count("\n") == 1 and "payment failed" in out and "the same link" in out
+    assert query(db_file, "SELECT status FROM orders") == [("pending",)]
     assert query(db_file, "SELECT count(*) FROM payments") == [(0,)]
     assert query(db_file, "SELECT count(*) FROM subscriptions") == [(0,)]
     assert query(db_file, "SELECT kind FROM outbox") == [("payment.failed",)]
-    # Paying a failed order is refused, and changes nothing.
+    # The same order is paid on a second attempt.
     status, out, err = sandbox_pay(capsys, placed.payment_link or "")
-    assert (status, out) == (2, "")
-    assert err.count("\n") == 1 and "cannot be paid" in err
-    assert query(db_file, "SELECT count(*) FROM payments") == [(0,)]
+    assert (status, err) == (0, "")
+    assert "payment applied" in out
+    assert query(db_file, "SELECT status FROM orders") == [("paid",)]
+    assert query(db_file, "SELECT count(*) FROM payments") == [(1,)]
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from core.model import AuditEntry, OutboxNotice, Payment
 from core.pricing import Terms
 from core.services.context import Context
 from core.services.orders import place_order
+from core.services.payments import record_payment_failure
 from core.services.sweep import sweep
 from tests.conftest import START
 from tests.fakes import FakeGateway
@@ -133,25 +134,44 @@ async def test_the_chat_where_the_order_began_is_told_through_the_outbox(
     assert rows[0].data["order"] == placed.reference
 
 
-async def test_a_failed_payment_fails_the_order_once(
+async def test_a_failed_payment_leaves_the_order_payable_and_a_retry_pays_it(
     sandbox_ctx: Context, owner: Actor, ws: int
 ) -> None:
     placed = await place_order(sandbox_ctx, owner, ws, Terms("cc2", 12, 100), chat=CHAT)
     failed = await complete_sandbox_payment(sandbox_ctx, placed.reference, fail=True)
     again = await complete_sandbox_payment(sandbox_ctx, placed.reference, fail=True)
+    assert (failed.outcome, again.outcome) == (Outcome.FAILED, Outcome.FAILED)
+    assert failed.ok and "the same link can pay it until 2026-01-15T10:30:00Z" in failed.message
+    assert (await order(sandbox_ctx, placed.reference)).status == "pending"
+    assert await payments(sandbox_ctx) == 0
     paid = await complete_sandbox_payment(sandbox_ctx, placed.reference, fail=False)
-    assert (failed.outcome, again.outcome, paid.outcome) == (
-        Outcome.FAILED,
-        Outcome.ALREADY_FAILED,
-        Outcome.NOT_PAYABLE,
+    assert paid.outcome is Outcome.APPLIED
+    assert (await order(sandbox_ctx, placed.reference)).status == "paid"
+    assert await payments(sandbox_ctx) == 1
+    async with sandbox_ctx.db.unit_of_work() as session:
+        kinds = list(await session.scalars(select(OutboxNotice.kind).order_by(OutboxNotice.id)))
+        reasons = list(
+            await session.scalars(
+                select(AuditEntry.reason).where(AuditEntry.action == "payment.failed")
+            )
+        )
+    assert kinds == ["payment.failed", "payment.failed", "payment.succeeded"]
+    assert reasons == ["declined in the sandbox"] * 2
+
+
+async def test_an_order_whose_payment_failed_for_good_is_not_failed_or_paid_again(
+    sandbox_ctx: Context, owner: Actor, ws: int
+) -> None:
+    placed = await place_order(sandbox_ctx, owner, ws, Terms("cc2", 12, 100), chat=CHAT)
+    assert await record_payment_failure(
+        sandbox_ctx, provider="sandbox", order_reference=placed.reference
     )
-    assert failed.ok and again.ok and not paid.ok
-    assert "failed" in paid.message
+    again = await complete_sandbox_payment(sandbox_ctx, placed.reference, fail=True)
+    paid = await complete_sandbox_payment(sandbox_ctx, placed.reference, fail=False)
+    assert (again.outcome, paid.outcome) == (Outcome.ALREADY_FAILED, Outcome.NOT_PAYABLE)
+    assert again.ok and not paid.ok and "failed" in paid.message
     assert (await order(sandbox_ctx, placed.reference)).status == "failed"
     assert await payments(sandbox_ctx) == 0
-    async with sandbox_ctx.db.unit_of_work() as session:
-        kinds = list(await session.scalars(select(OutboxNotice.kind)))
-    assert kinds == ["payment.failed"]
 
 
 async def test_a_paid_order_cannot_be_failed(sandbox_ctx: Context, owner: Actor, ws: int) -> None:

@@ -21,6 +21,7 @@ from core.pricing import Terms
 from core.services.context import Context, get_workspace
 from core.services.fulfilment import move_balance
 from core.services.orders import PlacedOrder, place_order
+from core.services.payments import record_payment_failure
 from core.services.workspaces import create_workspace
 from tests.conftest import at
 from tests.integration.helpers import CHAT, order, subscription
@@ -86,16 +87,23 @@ async def test_the_page_shows_the_order_lines_and_amounts(
     html = response.text
     shown = text_of(html)
     for expected in (
-        "Acme Support",
-        placed.reference,
-        "Package Billing cycle Price per account Quantity Total",
-        "Contact Center 2 12 months $255.00 100 $25,500.00",
+        "Contact Center 2 for Acme Support",
+        "Package Contact Center 2",
+        "Cycle 12 months (-15%)",
+        "List price per account $300.00",
+        "Price per account $255.00",
+        "Quantity 100 accounts",
+        "Total $25,500.00",
         "Due now $25,500.00",
-        "Total = Price × Quantity = $255.00 × 100 = $25,500.00",
-        "Waiting for payment",
-        "Link valid until 2026-01-15 10:30 UTC",
+        "Total = Price per account × Quantity = $255.00 × 100 = $25,500.00",
+        f"Order {placed.reference}",
+        "What New purchase",
+        "Status Waiting for payment",
+        "New period from payment until about Jan 15, 2027",
+        "Link valid until Jan 15, 2026 10:30 UTC",
     ):
         assert expected in shown, expected
+    assert '<html lang="en">' in html
     assert "Proration" not in shown and "Credit" not in shown
     assert f'action="/sandbox/checkout/{placed.reference}/pay"' in html
     assert f'action="/sandbox/checkout/{placed.reference}/fail"' in html
@@ -111,10 +119,10 @@ async def test_a_change_shows_its_credit_and_due_now_worked_example_3(
     cc2 = await subscription(sandbox_ctx, ws, "cc2")
     change = await place(sandbox_ctx, owner, ws, Terms("cc3", 12, 100), subscription_id=cc2.id)
     shown = text_of((await client.get(page(change.reference))).text)
-    assert "Contact Center 3 12 months $408.00 100 $40,800.00" in shown
-    assert "Credit for the unused time of the current terms −$12,854.79" in shown
+    assert "Price per account $408.00 Quantity 100 accounts Total $40,800.00" in shown
+    assert "Credit for the unused part of your current terms -$12,854.79" in shown
     assert "Due now $27,945.21" in shown
-    assert "Change of plan" in shown
+    assert "What Change of plan" in shown
 
 
 async def test_added_accounts_show_the_proration_worked_example_2(
@@ -125,11 +133,11 @@ async def test_added_accounts_show_the_proration_worked_example_2(
     clock.set(at("2026-07-15T10:00:00Z"))
     more = await place(sandbox_ctx, owner, ws, Terms("cc2", 12, 120))
     shown = text_of((await client.get(page(more.reference))).text)
-    assert "Contact Center 2 12 months $255.00 20 $5,100.00" in shown
-    assert "Proration: only the time left in the current period −$2,529.04" in shown
+    assert "Quantity 20 more accounts, 120 in all Total $5,100.00" in shown
+    assert "Proration: part of the period already passed -$2,529.04" in shown
     assert "Due now $2,570.96" in shown
-    assert "Accounts after 120" in shown
-    assert "until 2027-01-15 10:00 UTC" in shown
+    assert "Total = Price per account × Quantity = $255.00 × 20 = $5,100.00" in shown
+    assert "Renewal date Jan 15, 2027 10:00 UTC" in shown
 
 
 async def test_the_credit_balance_shows_as_a_discount_line(
@@ -140,8 +148,9 @@ async def test_the_credit_balance_shows_as_a_discount_line(
         move_balance(session, workspace, 1_000, "test credit", sandbox_ctx.clock.now())
     placed = await place(sandbox_ctx, owner, ws, Terms("cc1", 1, 3))
     shown = text_of((await client.get(page(placed.reference))).text)
-    assert "Contact Center 1 1 month $15.00 3 $45.00" in shown
-    assert "Credit balance applied −$10.00" in shown
+    assert "Cycle 1 month Price per account $15.00 Quantity 3 accounts Total $45.00" in shown
+    assert "List price" not in shown  # no discount on a monthly cycle
+    assert "Credit balance used -$10.00" in shown
     assert "Due now $35.00" in shown
 
 
@@ -180,6 +189,9 @@ async def test_pay_twice_on_the_page_fulfils_once(
     shown = text_of(result.text)
     assert "Payment received: the order is paid and applied." in shown
     assert "Status Paid" in shown
+    assert "Paid $25,500.00" in shown and "Due now" not in shown
+    assert "Period Jan 15, 2026 10:00 UTC to Jan 15, 2027 10:00 UTC" in shown
+    assert "Link valid until" not in shown
     assert 'method="post"' not in result.text
 
     again = await client.post(page(placed.reference, "pay"))
@@ -198,19 +210,54 @@ async def test_pay_twice_on_the_page_fulfils_once(
     ]
 
 
-async def test_fail_on_the_page_fails_the_order(
+async def test_a_failed_payment_shows_why_and_is_retried_on_the_same_order(
     sandbox_ctx: Context, client: httpx.AsyncClient, owner: Actor, ws: int
 ) -> None:
     placed = await place(sandbox_ctx, owner, ws, Terms("cc2", 12, 100))
     response = await client.post(page(placed.reference, "fail"), follow_redirects=True)
     assert response.status_code == 200
     shown = text_of(response.text)
-    assert "The payment failed." in shown and "Status Payment failed" in shown
-    assert 'method="post"' not in response.text
-    assert (await order(sandbox_ctx, placed.reference)).status == "failed"
+    assert "The last payment attempt failed." in shown
+    assert "The sandbox declined the payment" in shown
+    assert "Nothing was charged. Press Pay to try again with the same order." in shown
+    assert "Status Waiting for payment" in shown
+    assert "(sandbox payment failed)" not in shown
+    assert html_has_pay_button(response.text, placed.reference)
+    assert (await order(sandbox_ctx, placed.reference)).status == "pending"
+
+    retried = await client.post(page(placed.reference, "pay"), follow_redirects=True)
+    shown = text_of(retried.text)
+    assert "Payment received: the order is paid and applied." in shown
+    assert "The last payment attempt failed." not in shown
+    assert (await order(sandbox_ctx, placed.reference)).status == "paid"
+    assert await paid_payments(sandbox_ctx) == 1
+    async with sandbox_ctx.db.unit_of_work() as session:
+        kinds = [n.kind for n in await session.scalars(select(OutboxNotice))]
+    assert kinds == ["payment.failed", "payment.succeeded"]
+
+
+def html_has_pay_button(html: str, reference: str) -> bool:
+    return f'action="/sandbox/checkout/{reference}/pay"' in html
+
+
+async def test_an_order_whose_payment_failed_for_good_says_so_and_cannot_be_paid(
+    sandbox_ctx: Context, client: httpx.AsyncClient, owner: Actor, ws: int
+) -> None:
+    placed = await place(sandbox_ctx, owner, ws, Terms("cc2", 12, 100))
+    await record_payment_failure(
+        sandbox_ctx,
+        provider="sandbox",
+        order_reference=placed.reference,
+        reason="the bank transfer failed",
+    )
+    shown = text_of((await client.get(page(placed.reference))).text)
+    assert "The payment failed, and this order can no longer be paid." in shown
+    assert "The bank transfer failed." in shown
+    assert "Start again from the chat" in shown and "Status Payment failed" in shown
     refused = await client.post(page(placed.reference, "pay"))
     assert refused.status_code == 409
-    assert "This order cannot be paid." in text_of(refused.text)
+    assert not html_has_pay_button(refused.text, placed.reference)
+    assert "can no longer be paid" in text_of(refused.text)
     assert await paid_payments(sandbox_ctx) == 0
 
 
@@ -223,7 +270,7 @@ async def test_an_expired_order_shows_why_and_cannot_be_paid(
     shown = text_of(response.text)
     assert response.status_code == 200
     assert "Status Expired" in shown
-    assert "its payment link expired at 2026-01-15T10:30:00Z" in shown
+    assert "This payment link has expired. Nothing was charged." in shown
     assert 'method="post"' not in response.text
     for action in ("pay", "fail"):
         refused = await client.post(page(placed.reference, action))

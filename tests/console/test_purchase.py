@@ -57,7 +57,8 @@ async def test_a_new_customer_buys_pays_adds_accounts_upgrades_and_unsubscribes(
 
     clock.set(at("2026-07-15T10:00:00Z"))
     text = await chat.say("/upgrade", "1", "More accounts of Contact Center 2", "120")
-    assert "Quantity: 20 accounts" in text
+    assert "Quantity: 20 more accounts, 120 in all" in text
+    assert "Proration: part of the period already passed: -$2,529.04" in text
     assert "Total: $5,100.00" in text
     assert "Due now: $2,570.96" in text
     await chat.say("Next", "Card")

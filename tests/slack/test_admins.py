@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.model import AuditEntry, Member
 from core.services.context import Context
-from tests.slack.conftest import Slack
+from tests.slack.conftest import Slack, buttons
 from tests.slack.fake_api import FakeSlackApi
 
 ADMIN, MEMBER, OTHER_ADMIN = "UADMIN", "UMEMBER", "UADMIN2"
@@ -64,3 +64,16 @@ async def test_help_names_the_slash_command_and_its_subcommands(slack: Slack) ->
     text = await slack.command(MEMBER, "help")
     assert "/plans details - details of each subscription" in text
     assert "/plans admins" in text and "/subscription" not in text
+
+
+async def test_a_member_gets_no_buying_buttons_and_is_told_who_the_billing_admins_are(
+    slack: Slack, api: FakeSlackApi
+) -> None:
+    api.admins.add(ADMIN)
+    await slack.command(ADMIN, "details")  # Slack's admin is known as a billing admin
+    assert "Upgrade or buy" in buttons(slack.latest(ADMIN))
+    await slack.command(MEMBER)
+    assert list(buttons(slack.latest(MEMBER))) == ["My subscription"]
+    text = await slack.command(MEMBER, "upgrade")
+    assert "Only the workspace's billing admins (owners and admins) can buy" in text
+    assert f"Ask one of them: {ADMIN}." in text

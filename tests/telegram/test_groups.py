@@ -110,3 +110,22 @@ async def test_group_chatter_not_addressed_to_the_bot_is_ignored(
     sent = len(api.made("sendMessage"))
     assert await tg.say(OWNER, "lunch at noon?", chat=GROUP) == ""
     assert len(api.made("sendMessage")) == sent
+
+
+async def test_a_member_gets_no_buying_buttons_and_is_told_who_the_billing_admins_are(
+    tg: Telegram, api: FakeBotApi
+) -> None:
+    await create_workspace(tg)
+    await tg.say(MEMBER, f"/start {await invite(tg, 'A member (can look)')}")
+    await tg.say(MEMBER, "/plans")
+    _, buttons = api.menu(MEMBER)
+    assert list(buttons) == ["My subscription"]
+    await tg.say(MEMBER, "/cancel")
+    _, buttons = api.menu(MEMBER)
+    assert "Upgrade or buy" not in buttons and "Start a trial" not in buttons
+    assert "Plans" in buttons and "My subscription" in buttons
+    text = await tg.say(MEMBER, "/upgrade")
+    assert "Only the workspace's billing admins (owners and admins) can buy" in text
+    assert f"Ask one of them: {OWNER}." in text
+    await tg.say(OWNER, "/plans")
+    assert "Upgrade or buy" in api.menu(OWNER)[1]
