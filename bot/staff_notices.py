@@ -83,6 +83,14 @@ def _request(t: Translator, pending: PendingApproval, amount: str) -> str:
             workspace=pending.workspace,
             id=pending.workspace_id,
         )
+    if pending.verb is ApprovalVerb.CANCEL:
+        return t(
+            "{requester} asks to cancel {workspace} (#{id}) now, giving back {amount}.",
+            requester=pending.requester,
+            amount=amount,
+            workspace=pending.workspace,
+            id=pending.workspace_id,
+        )
     return t(
         "{requester} asks to credit {amount} to {workspace} (#{id}).",
         requester=pending.requester,

@@ -55,11 +55,13 @@ class FlaggedPayment:
 class ApprovalVerb(StrEnum):
     REFUND = "refund"
     CREDIT = "credit"
+    CANCEL = "cancel"
 
 
 @dataclass(frozen=True, slots=True)
 class PendingApproval:
-    """A refund or credit above PLANBOT_APPROVAL_OVER waiting for a second manager."""
+    """A refund or credit (alone or with a cancel) above PLANBOT_APPROVAL_OVER waiting for a
+    second manager."""
 
     action: int
     """The staff action (staff_actions row) to approve or reject."""

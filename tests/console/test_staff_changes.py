@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -190,6 +191,7 @@ async def test_grant_then_unsubscribe_then_resume_then_cancel_with_a_prorated_re
 ) -> None:
     admin = await open_console()
     await buy(admin, services, "12 months", "100")
+    services.staff = replace(services.staff, approval_over=Decimal(1_000_000))
     staff = await open_console(user="sam", role="staff")
     text = await staff.say("/staff grant acme +5")
     assert "Accounts: 100 → 105" in text and "Next renewal or purchase costs: $26,775.00" in text

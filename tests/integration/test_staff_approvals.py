@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core.access import Actor
+from core.clock import FixedClock
 from core.errors import Conflict, NotAllowed
 from core.model import AuditEntry, Payment, StaffAction
 from core.money import Money
@@ -18,11 +19,12 @@ from core.pricing import Terms
 from core.services.context import Context
 from core.services.staff.approvals import Lapsed, Rejected, approve, pending_action, reject
 from core.services.staff.changes import AwaitingApproval, Done, ProviderFailed, confirm, preview
-from core.services.staff.requests import Credit, ReasonCode, Refund, new_token
+from core.services.staff.requests import Cancel, Credit, ReasonCode, Refund, RefundMode, new_token
 from core.services.staff.state import ActionStatus
 from core.staff import StaffChat, StaffDirectory
+from tests.conftest import at
 from tests.fakes import FakeGateway
-from tests.integration.helpers import buy
+from tests.integration.helpers import buy, subscription
 from tests.integration.staff import AGENT, MANAGER, SECOND, run
 
 CHATS = (StaffChat("telegram", "-100123"), StaffChat("slack", "C0STAFF"))
@@ -35,7 +37,7 @@ def staffed(ctx: Context) -> Context:
     return ctx
 
 
-async def ask(ctx: Context, request: Credit | Refund, comment: str | None = None) -> int:
+async def ask(ctx: Context, request: Credit | Refund | Cancel, comment: str | None = None) -> int:
     shown = await preview(ctx, MANAGER, request)
     assert shown.needs_approval
     outcome = await confirm(
@@ -182,3 +184,27 @@ async def test_an_approved_refund_is_made_through_the_provider_with_the_requests
     assert isinstance(decision, Done) and decision.result.after.refunded == Money(25_000, "USD")
     assert list(gateway.refunds) == [f"staff:{token}"]
     assert decision.result.approved_by == "slack:U-second"
+
+
+async def test_a_cancel_refunding_more_than_the_threshold_waits_for_a_second_manager(
+    staffed: Context,
+    owner: Actor,
+    workspace_id: int,
+    clock: FixedClock,
+    gateway: FakeGateway,
+    notifier: RecordingNotifier,
+) -> None:
+    await buy(staffed, owner, workspace_id, Terms("cc2", 12, 100))
+    clock.set(at("2026-07-15T10:00:00Z"))
+    sub = await subscription(staffed, workspace_id, "cc2")
+    action_id = await ask(staffed, Cancel(workspace_id, sub.id, RefundMode.PRORATED))
+    [posted, _] = [n for n in notifier.notices if n.kind == "staff.approval"]
+    assert (posted.data["verb"], posted.data["amount"]) == ("cancel", 1_285_479)
+    assert (await subscription(staffed, workspace_id, "cc2")).state == "active"
+    assert gateway.refunds == {}
+
+    decision = await approve(staffed, SECOND, action_id)
+    assert isinstance(decision, Done)
+    [made] = gateway.refunds.values()
+    assert made.amount == 1_285_479
+    assert (await subscription(staffed, workspace_id, "cc2")).state == "inactive"

@@ -4,6 +4,8 @@ flagged payments refunded or credited, and a provider that fails once."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -35,6 +37,7 @@ from core.services.staff.requests import (
     new_token,
 )
 from core.services.subscriptions import start_trial
+from core.staff import StaffDirectory
 from tests.conftest import at
 from tests.fakes import FakeGateway
 from tests.integration.helpers import buy, subscription
@@ -77,6 +80,14 @@ async def paid(ctx: Context, owner: Actor, workspace_id: int, terms: Terms) -> P
     return (await payments(ctx))[-1]
 
 
+@pytest.fixture
+def no_second_approval(ctx: Context) -> Context:
+    """These cancels move more than the default threshold; approvals are tested apart."""
+    ctx.staff = StaffDirectory(approval_over=Decimal(1_000_000))
+    return ctx
+
+
+@pytest.mark.usefixtures("no_second_approval")
 async def test_cancel_prorated_at_example_3s_moment_refunds_12854_79(
     ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock, gateway: FakeGateway
 ) -> None:
@@ -95,6 +106,7 @@ async def test_cancel_prorated_at_example_3s_moment_refunds_12854_79(
     assert (await subscription(ctx, workspace_id, "cc2")).state == "inactive"
 
 
+@pytest.mark.usefixtures("no_second_approval")
 async def test_cancel_full_refunds_the_last_payment_and_credit_puts_unused_time_in_the_balance(
     ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock
 ) -> None:
@@ -109,6 +121,7 @@ async def test_cancel_full_refunds_the_last_payment_and_credit_puts_unused_time_
         await preview(ctx, MANAGER, Cancel(workspace_id, cc1.id, RefundMode.CREDIT))
 
 
+@pytest.mark.usefixtures("no_second_approval")
 async def test_cancel_credit_moves_unused_time_to_the_balance_through_the_ledger(
     ctx: Context, owner: Actor, workspace_id: int, clock: FixedClock, gateway: FakeGateway
 ) -> None:

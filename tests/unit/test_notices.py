@@ -170,6 +170,13 @@ def test_a_pending_credit_names_no_order(catalog: Catalog) -> None:
     assert "Comment:" not in words and "order" not in words
 
 
+def test_a_pending_cancel_says_what_it_gives_back(catalog: Catalog) -> None:
+    cancel = replace(APPROVAL, verb=ApprovalVerb.CANCEL, order=None)
+    replies = notice_replies(EN, catalog, notice("staff.approval", **cancel.as_data()))
+    assert "asks to cancel Acme (#42) now, giving back $1,500.00." in texts(replies)
+    assert set(buttons(replies)) == {"Approve", "Reject"}
+
+
 def test_every_notice_button_fits_in_telegram_callback_data(catalog: Catalog) -> None:
     big = replace(FLAGGED, workspace_id=10**12, payment=10**12)
     pending = replace(APPROVAL, action=10**12)

@@ -185,7 +185,8 @@ def over_threshold(amount: Money | None, approval_over: Decimal) -> bool:
 
 
 def needs_approval(request: StaffRequest, moved: Money | None, approval_over: Decimal) -> bool:
-    """A refund or credit above the threshold waits for a second manager."""
+    """A refund or credit above the threshold, on its own or with a cancel, waits for a
+    second manager."""
     return isinstance(request, MONEY_REQUESTS) and over_threshold(moved, approval_over)
 
 

@@ -123,8 +123,9 @@ StaffRequest = (
     Extend | Resend | Grant | Unsubscribe | Resume | Cancel | Refund | Credit | CreditPayment
 )
 SUBSCRIPTION_REQUESTS = (Extend, Grant, Unsubscribe, Resume, Cancel)
-MONEY_REQUESTS = (Refund, Credit, CreditPayment)
-"""Requests that move money: above the approval threshold they wait for a second manager."""
+MONEY_REQUESTS = (Refund, Credit, CreditPayment, Cancel)
+"""Requests that move money (a cancel by its refund or credit): above the approval
+threshold they wait for a second manager."""
 
 
 def new_token() -> str:
