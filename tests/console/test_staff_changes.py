@@ -350,3 +350,15 @@ async def test_the_flow_speaks_vietnamese(open_console: ChatFactory, services: C
     assert "Dùng thử kết thúc: 29 thg 1, 2026 10:00 UTC → 31 thg 1, 2026 10:00 UTC" in text
     text = await staff.say("Hỗ trợ thiện chí", "Bỏ qua", "Xác nhận")
     assert "Đã xong (thao tác #1): gia hạn dùng thử thêm 2 ngày." in text
+
+
+async def test_the_audit_says_a_changes_reason_and_comment_once_each(
+    open_console: ChatFactory, services: Context
+) -> None:
+    admin = await open_console()
+    await buy(admin, services)
+    staff = await open_console(user="sam", role="staff")
+    await staff.say("/staff grant acme +5", "Other", "agreed on the phone", "Confirm")
+    text = await staff.say("/staff audit acme")
+    assert text.count("agreed on the phone") == 1
+    assert "reason: other - comment: agreed on the phone" in text

@@ -124,7 +124,9 @@ def _audit_entry(t: Translator, entry: AuditLine) -> str:
         changes.append(t("and {n} more", n=len(entry.changes) - CHANGES_SHOWN))
     if changes:
         lines.append("  " + "; ".join(changes))
-    why = [part for part in (entry.reason_code, cut(entry.reason, NOTE_CHARS)) if part]
+    # A staff change keeps its comment (or code) as the one-line reason too: say it once.
+    said = entry.reason if entry.reason not in (entry.comment, entry.reason_code) else None
+    why = [part for part in (entry.reason_code, cut(said, NOTE_CHARS)) if part]
     if entry.comment:
         why.append(t("comment: {comment}", comment=cut(entry.comment, NOTE_CHARS)))
     if why:
