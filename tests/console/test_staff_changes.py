@@ -362,3 +362,15 @@ async def test_the_audit_says_a_changes_reason_and_comment_once_each(
     text = await staff.say("/staff audit acme")
     assert text.count("agreed on the phone") == 1
     assert "reason: other - comment: agreed on the phone" in text
+
+
+async def test_a_cancelled_subscription_shows_no_running_period(
+    open_console: ChatFactory, services: Context
+) -> None:
+    admin = await open_console()
+    await buy(admin, services)
+    staff = await open_console(user="sam", role="staff")
+    assert "period ends" in await staff.say("/staff show acme")
+    await staff.say("/staff cancel acme none", "Courtesy", "Skip", "Confirm")
+    text = await staff.say("/staff show acme")
+    assert "Inactive" in text and "period ends" not in text

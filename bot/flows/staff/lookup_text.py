@@ -9,6 +9,7 @@ from bot.i18n import N_, Translator
 from bot.render import accounts, months, note_text, status_label, terms_text
 from bot.vocabulary import Text
 from core.catalog import Catalog
+from core.lifecycle import Status
 from core.pricing import Terms
 from core.services.staff.lookup import (
     FlaggedPayment,
@@ -159,7 +160,8 @@ def _subscription(t: Translator, catalog: Catalog, sub: SubscriptionLine) -> str
     line = f"- {terms} - {status_label(t, sub.status)}"
     if sub.trial_ends_at is not None:
         line += " - " + t("trial ends {date}", date=t.when(sub.trial_ends_at))
-    elif sub.period_end is not None:
+    elif sub.period_end is not None and sub.status is not Status.INACTIVE:
+        # An Inactive subscription keeps its last period's dates, but no period runs.
         line += " - " + t("period ends {date}", date=t.when(sub.period_end))
     notes = ["  " + t("Note: {note}", note=note_text(t, catalog, note)) for note in sub.notes]
     return "\n".join([line, *notes])
