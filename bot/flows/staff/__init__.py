@@ -4,6 +4,7 @@ verbs the person's tier allows; `/staff <verb> [args]` starts one."""
 from __future__ import annotations
 
 from bot.flow import Done, Flow, Go, Move, Step, Turn
+from bot.flows.staff import stats
 from bot.flows.staff.verbs import Verb
 from bot.vocabulary import Choices, Option, Reply, Text
 from core.access import StaffVerb, require_staff, staff_verbs
@@ -14,7 +15,7 @@ MENU = "menu"
 
 def verbs() -> dict[StaffVerb, Verb]:
     """Every verb module's verbs, by verb."""
-    declared: list[Verb] = []
+    declared: list[Verb] = [stats.VERB]
     return {v.verb: v for v in declared}
 
 

@@ -56,7 +56,7 @@ from sqlalchemy.types import JSON
 
 from core.access import Actor, StaffVerb, require_staff
 from core.catalog import Catalog
-from core.errors import InvalidRequest
+from core.errors import N_, InvalidRequest
 from core.model import AuditEntry, Payment, Refund, Subscription
 from core.money import Money, div_round_half_up
 from core.pricing import price_per_account
@@ -65,7 +65,7 @@ from core.states import SubscriptionState
 
 DEFAULT_MONTHS = 6
 MAX_MONTHS = 24
-MONTHS_REFUSAL = "Stats cover 1 to 24 months: type a whole number such as 6."
+MONTHS_REFUSAL = N_("Stats cover 1 to 24 months: type a whole number such as 6.")
 
 
 @dataclass(frozen=True, slots=True)
