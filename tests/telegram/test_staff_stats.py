@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 
+import httpx
 import pytest
 from PIL import Image as PILImage
 
@@ -19,7 +20,7 @@ from core.services.outbox import OutboxNotifier
 from core.staff import StaffChat, StaffDirectory
 from tests.integration.stats_story import tell
 from tests.telegram.conftest import GROUP, PUBLIC_URL, Telegram
-from tests.telegram.fake_api import FakeBotApi
+from tests.telegram.fake_api import TOKEN, FakeBotApi
 
 STAFF, CUSTOMER = 5005, 6006
 
@@ -103,3 +104,24 @@ async def test_a_photo_telegram_refuses_leaves_its_caption_as_a_message(
     assert api.photos == [] and len(api.made("sendPhoto")) == 1
     assert text.count("Stats for the last 6 months (calendar months in UTC)") == 2
     assert "So far this month:" in text
+
+
+async def test_the_fake_refuses_photos_telegram_would_refuse(api: FakeBotApi) -> None:
+    url = f"/bot{TOKEN}/sendPhoto"
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    async with httpx.AsyncClient(base_url=api.url) as http:
+
+        async def send(data: dict[str, str], photo: bytes | None) -> httpx.Response:
+            files = None if photo is None else {"photo": ("chart.png", photo, "image/png")}
+            return await http.post(url, data=data, files=files)
+
+        assert (await send({"chat_id": "1", "caption": "ok"}, png)).status_code == 200
+        assert (await send({"chat_id": "1", "caption": "x" * 1025}, png)).json()[
+            "description"
+        ] == "Bad Request: message caption is too long"
+        assert (await send({"chat_id": "1"}, b"GIF89a")).json()[
+            "description"
+        ] == "Bad Request: IMAGE_PROCESS_FAILED"
+        assert (await send({"chat_id": "1"}, None)).status_code == 400
+        assert (await send({"chat_id": "1", "photo": "not-a-file-id"}, None)).status_code == 400
+    assert [p.caption for p in api.photos] == ["ok"]
