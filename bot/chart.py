@@ -165,7 +165,7 @@ def render_png(data: ChartData, words: ChartWords) -> bytes:
         left=0.1, right=0.79, top=0.89, bottom=0.18 if crowded else 0.1, hspace=0.28
     )
     FigureCanvasAgg(figure)
-    movements, money = figure.subplots(2, 1, sharex=True)
+    movements, money = figure.subplots(2, 1)
     x = list(range(len(data.months)))
     below = [-v for v in data.contraction]
     movements.bar(x, data.new, color=COLOURS["new"], label=words.new)
@@ -183,6 +183,9 @@ def render_png(data: ChartData, words: ChartWords) -> bytes:
     movements.plot(x, data.net, color=COLOURS["net"], marker="o", label=words.net)
     movements.axhline(0, color=COLOURS["net"], linewidth=0.8)
     movements.set_ylim(*_span(data))
+    movements.set_xticks([])  # the months are named under the lower panel only
+    movements.set_xlim(-0.6, len(x) - 0.4)
+    money.set_xlim(-0.6, len(x) - 0.4)
     movements.set_title(words.movements)
     width = 0.4
     money.bar(

@@ -10,13 +10,15 @@ per figure. One currency: the catalog's.
 
 MRR movements come from the audit trail, where every change of a subscription is written
 with a before and an after snapshot (`core.lifecycle.snapshot`): by the use cases, by
-fulfilment and by the sweep's batch rows alike. A snapshot's MRR is the rule above applied
-to its package, cycle, accounts and state. Within the months asked for, a subscription's
-snapshot entries are taken in order (by id, with LAG), and each moves its MRR from the
-previous entry's after (the entry's own before for its first entry in the window) to its
-own after. Comparing with the previous entry rather than the entry's own before counts once
-a change that is written twice (a renewal paid from the balance in the sweep has the order's
-entry and the sweep's). Each movement, by the month (UTC) of its entry, is:
+fulfilment and by the sweep's batch rows alike, all through `audit_values`, which keeps
+beside the snapshots what their MRR depends on (`core.mrr`: the package and cycle while
+Active, and the accounts). A snapshot's MRR is the rule above applied to those. Within the
+months asked for, a subscription's snapshot entries are taken in order (by id, with LAG),
+and each moves its MRR from the previous entry's after (the entry's own before for its
+first entry in the window) to its own after. Comparing with the previous entry rather than
+the entry's own before counts once a change that is written twice (a renewal paid from the
+balance in the sweep has the order's entry and the sweep's). Each movement, by the month
+(UTC) of its entry, is:
 
 - new: from 0 to more than 0 (bought from nothing, from Try, or again after Inactive);
 - expansion: from more than 0 to more (accounts added or granted, a higher package);
@@ -37,7 +39,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import (
@@ -48,17 +49,16 @@ from sqlalchemy import (
     func,
     literal,
     select,
-    type_coerce,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import JSON
 
 from core.access import Actor, StaffVerb, require_staff
 from core.catalog import Catalog
 from core.errors import N_, InvalidRequest
 from core.model import AuditEntry, Payment, Refund, Subscription
 from core.money import Money, div_round_half_up
+from core.mrr import terms_key
 from core.pricing import price_per_account
 from core.services.context import Context
 from core.states import SubscriptionState
@@ -183,16 +183,23 @@ class _Prices:
         )
         return per_account * quantity
 
-    def snapshot_value(self, snapshot: SQLColumnExpression[Any]) -> ColumnElement[int]:
-        """Scaled MRR of an audit snapshot: its terms' value when it was Active, else 0."""
-        fields = type_coerce(snapshot, JSON)
-        state = fields["state"].as_string()
-        terms = self.value(
-            fields["package"].as_string(),
-            fields["cycle_months"].as_integer(),
-            fields["quantity"].as_integer(),
+    def terms_value(
+        self,
+        active_terms: SQLColumnExpression[str | None],
+        accounts: SQLColumnExpression[int | None],
+    ) -> ColumnElement[int]:
+        """Scaled MRR of an audit snapshot's terms (`core.mrr`): 0 unless it was Active."""
+        zero = literal(0, BigInteger)
+        per_account = case(
+            {
+                terms_key(code, months): literal(weight, BigInteger)
+                for code, cycles in self.by_package.items()
+                for months, weight in cycles.items()
+            },
+            value=active_terms,
+            else_=zero,
         )
-        return case((state == SubscriptionState.ACTIVE.value, terms), else_=literal(0, BigInteger))
+        return per_account * func.coalesce(accounts, 0)
 
     def money(self, scaled: int) -> Money:
         return Money(div_round_half_up(scaled, self.scale), self.currency)
@@ -317,23 +324,25 @@ async def _movements(
             audit.id,
             audit.subscription_id,
             audit.at,
-            audit.before,
-            prices.snapshot_value(audit.after).label("after_value"),
+            audit.active_terms_before,
+            audit.accounts_before,
+            prices.terms_value(audit.active_terms_after, audit.accounts_after).label("after_value"),
         )
         .where(
+            audit.accounts_after.is_not(None),
+            audit.subscription_id.is_not(None),
             audit.at >= starts[0],
             audit.at < starts[-1],
-            audit.subscription_id.is_not(None),
-            type_coerce(audit.after, JSON)["state"].as_string().is_not(None),
         )
         .subquery("snapshots")
     )
     previous = func.lag(snapshots.c.after_value).over(
         partition_by=snapshots.c.subscription_id, order_by=snapshots.c.id
     )
+    before_value = prices.terms_value(snapshots.c.active_terms_before, snapshots.c.accounts_before)
     moves = select(
         _month_of(snapshots.c.at, starts).label("month"),
-        func.coalesce(previous, prices.snapshot_value(snapshots.c.before)).label("before_value"),
+        func.coalesce(previous, before_value).label("before_value"),
         snapshots.c.after_value,
     ).subquery("moves")
     before, after = moves.c.before_value, moves.c.after_value
