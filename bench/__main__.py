@@ -10,6 +10,7 @@ from bench import (
     engine_step,
     scaleout,
     slack_step,
+    staff_stats,
     stripe_webhooks,
     sweep,
     telegram_step,
@@ -29,6 +30,7 @@ def main() -> None:
     checkout_step.main(quick)
     sweep.main(quick)
     scaleout.main(quick)
+    staff_stats.main(quick)
 
 
 main()
