@@ -443,7 +443,11 @@ class Refund(Base):
     """Money given back on a payment through its provider; unique per provider refund id."""
 
     __tablename__ = "refunds"
-    __table_args__ = (UniqueConstraint("provider", "provider_refund_id"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_refund_id"),
+        # The stats sum the money refunded by month from this index alone.
+        Index("ix_refunds_at", "at", "currency", "amount"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))

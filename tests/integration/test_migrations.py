@@ -247,6 +247,7 @@ async def test_upgrade_builds_the_slack_tables_as_slack_sdk_does_and_downgrade_r
         ("add_index", "ix_audit_mrr"),
         ("add_index", "ix_orders_subscription"),
         ("add_index", "ix_payments_received"),
+        ("add_index", "ix_refunds_at"),
         ("add_index", "ix_staff_actions_workspace"),
         ("add_index", "ix_subscriptions_due_order"),
         ("add_table", "staff_actions"),

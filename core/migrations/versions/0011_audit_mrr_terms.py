@@ -9,7 +9,7 @@ snapshots. Reading the package, cycle, accounts and state out of the snapshots' 
 seconds over a million entries (PostgreSQL's json parses the whole text for every field), so
 each entry keeps them as columns beside its snapshots, filled here for the entries already
 written, with an index that holds every figure the stats read in the order they walk it.
-Payments get one for the money received by month.
+Payments and refunds get one each for the money received and refunded by month.
 """
 
 from __future__ import annotations
@@ -90,9 +90,11 @@ def upgrade() -> None:
     op.create_index(
         "ix_payments_received", "payments", ["received_at", "currency", "amount"], unique=False
     )
+    op.create_index("ix_refunds_at", "refunds", ["at", "currency", "amount"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_refunds_at", table_name="refunds")
     op.drop_index("ix_payments_received", table_name="payments")
     op.drop_index("ix_audit_mrr", table_name="audit_entries")
     with op.batch_alter_table("audit_entries") as batch:
