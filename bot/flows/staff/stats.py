@@ -88,7 +88,7 @@ def caption(t: Translator, figures: StaffStats) -> str:
             collected=t.money(_total((m.collected for m in months), currency)),
             refunded=t.money(_total((m.refunded for m in months), currency)),
         ),
-        t("So far this month:") + " " + _month_line(t, months[-1]),
+        t("So far this month: {figures}", figures=_month_line(t, months[-1])),
     ]
     return "\n".join(lines)[:CAPTION_LIMIT]
 
