@@ -11,6 +11,7 @@ from bench import (
     scaleout,
     slack_step,
     staff_confirm,
+    staff_stats,
     stripe_webhooks,
     sweep,
     telegram_step,
@@ -31,6 +32,7 @@ def main() -> None:
     sweep.main(quick)
     staff_confirm.main(quick)
     scaleout.main(quick)
+    staff_stats.main(quick)
 
 
 main()

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -247,7 +248,11 @@ class Payment(Base):
     """Money a provider reported; unique per provider reference so it counts once."""
 
     __tablename__ = "payments"
-    __table_args__ = (UniqueConstraint("provider", "provider_payment_id"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_payment_id"),
+        # The stats sum the money received by month from this index alone.
+        Index("ix_payments_received", "received_at", "currency", "amount"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
@@ -277,10 +282,29 @@ class BalanceEntry(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what, when, from what to what, and the order or payment behind it."""
+    """Who changed what, when, from what to what, and the order or payment behind it.
+
+    For a subscription's before and after snapshots, `audit_values` also keeps what its MRR
+    depends on as columns (`core.mrr`), which the stats sum in SQL.
+    """
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_workspace", "workspace_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_workspace", "workspace_id", "id"),
+        # The stats walk each subscription's snapshots in order, reading only this index.
+        Index(
+            "ix_audit_mrr",
+            "subscription_id",
+            "id",
+            "at",
+            "active_terms_after",
+            "accounts_after",
+            "active_terms_before",
+            "accounts_before",
+            sqlite_where=text("accounts_after IS NOT NULL"),
+            postgresql_where=text("accounts_after IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
@@ -298,6 +322,12 @@ class AuditEntry(Base):
     reason_code: Mapped[str | None] = mapped_column(String(32))
     comment: Mapped[str | None] = mapped_column(Text)
     refund_id: Mapped[int | None] = mapped_column(Integer)
+    active_terms_before: Mapped[str | None] = mapped_column(String(48))
+    """`core.mrr.terms_key` of `before` while it was Active (None: not Active, or no snapshot)."""
+    accounts_before: Mapped[int | None]
+    active_terms_after: Mapped[str | None] = mapped_column(String(48))
+    accounts_after: Mapped[int | None]
+    """The accounts of `after`; set exactly when `after` is a subscription snapshot."""
 
 
 class StaffAction(Base):
@@ -413,7 +443,11 @@ class Refund(Base):
     """Money given back on a payment through its provider; unique per provider refund id."""
 
     __tablename__ = "refunds"
-    __table_args__ = (UniqueConstraint("provider", "provider_refund_id"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_refund_id"),
+        # The stats sum the money refunded by month from this index alone.
+        Index("ix_refunds_at", "at", "currency", "amount"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))

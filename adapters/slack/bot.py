@@ -305,5 +305,5 @@ class SlackBot:
             replies = [Text(texts.failed(t))]
         if home_intro:
             replies = [Text(texts.home_intro(t)), *replies]
-        wording = Wording(texts.enter_number(t), texts.choose(t))
+        wording = Wording(texts.enter_number(t), texts.choose(t), texts.no_chart(t))
         await self.delivery.deliver(client, where, compose(replies, wording))

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,7 +19,14 @@ from adapters.repeat import repeat
 from adapters.slack import texts
 from adapters.slack.payloads import Where
 from adapters.slack.people import PLATFORM
-from adapters.slack.render import Block, Outbound, Wording, compose, mrkdwn_escape
+from adapters.slack.render import (
+    Block,
+    FileUpload,
+    Outbound,
+    Wording,
+    compose,
+    mrkdwn_escape,
+)
 from bot.flow import slash
 from bot.notices import notice_replies, notice_translator
 from core.ports import Notice
@@ -28,6 +35,12 @@ from core.services.outbox import PendingNotice, take_platform_notices
 from core.services.workspaces import platform_id
 
 HOME_BLOCKS = 100
+
+
+def _mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": mrkdwn_escape(text)[:3000]}
+
+
 NOT_A_MEMBER = {"channel_not_found", "not_in_channel"}
 log = logging.getLogger("planbot.slack")
 
@@ -66,6 +79,9 @@ class Delivery:
     async def _one(
         self, client: AsyncWebClient, where: Where, message: Outbound, *, first: bool
     ) -> None:
+        if message.upload is not None:
+            await self._upload(client, where, message, message.upload, first=first)
+            return
         text = mrkdwn_escape(message.text)
         if first and where.is_direct and where.ts is not None:
             await client.chat_update(
@@ -88,6 +104,36 @@ class Delivery:
         await client.chat_postEphemeral(
             channel=where.channel, user=where.user, text=text, blocks=message.blocks
         )
+
+    async def _upload(
+        self,
+        client: AsyncWebClient,
+        where: Where,
+        message: Outbound,
+        upload: FileUpload,
+        *,
+        first: bool,
+    ) -> None:
+        """Upload the picture into the channel the request came from (the app's DM channel
+        in a DM), its text as the comment; a menu it was asked from keeps only its title.
+        Where Slack refuses the file (the app is not in the channel), the text goes as a
+        reply with a note instead."""
+        replaces = where.replace or (where.is_direct and where.ts is not None)
+        if first and replaces:
+            title = Outbound(upload.title, [{"type": "section", "text": _mrkdwn(upload.title)}])
+            await self._one(client, where, title, first=True)
+        try:
+            await client.files_upload_v2(
+                channel=where.channel,
+                file=upload.png,
+                filename=upload.filename,
+                title=upload.title,
+                initial_comment=mrkdwn_escape(message.text),
+            )
+        except (SlackApiError, SlackRequestError) as exc:
+            error = exc.response.get("error") if isinstance(exc, SlackApiError) else str(exc)
+            log.info("chart not uploaded to %s: %s", where.chat, error)
+            await self._one(client, where, message.without_upload(), first=first)
 
     async def _hook(self, where: Where, message: Outbound, *, replace: bool) -> bool:
         """Post through the request's response_url; False when Slack refuses it (used five

@@ -8,7 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.flow import BACK, CANCEL
-from bot.vocabulary import Choices, Confirmation, Link, NumberPrompt, Option, Reply, Tap, Text
+from bot.vocabulary import (
+    Choices,
+    Confirmation,
+    Image,
+    Link,
+    NumberPrompt,
+    Option,
+    Reply,
+    Tap,
+    Text,
+)
 
 TAP_ACTION = "planbot_tap"
 SELECT_ACTION = "planbot_select"
@@ -74,6 +84,7 @@ class Wording:
 
     number: str = "Enter the number"
     choose: str = "Choose…"
+    no_chart: str = "The chart could not be posted in this channel."
 
 
 def _actions(options: tuple[Option, ...], version: int, wording: Wording) -> list[Block]:
@@ -103,11 +114,33 @@ def _actions(options: tuple[Option, ...], version: int, wording: Wording) -> lis
 
 
 @dataclass(frozen=True, slots=True)
+class FileUpload:
+    """A picture to upload into the channel (files_upload_v2); the message's text is its
+    comment."""
+
+    png: bytes
+    filename: str
+    title: str
+    refused: str
+    """Said with the message's text instead, if Slack refuses the upload there."""
+
+
+@dataclass(frozen=True, slots=True)
 class Outbound:
-    """One Slack message: fallback text and its blocks."""
+    """One Slack message: fallback text and its blocks, or a file with a comment."""
 
     text: str
     blocks: list[Block] = field(default_factory=list)
+    upload: FileUpload | None = None
+
+    def without_upload(self) -> Outbound:
+        """The comment alone, saying the picture could not be posted."""
+        assert self.upload is not None
+        note: Block = {
+            "type": "context",
+            "elements": [{"type": "mrkdwn", "text": mrkdwn_escape(self.upload.refused)}],
+        }
+        return Outbound(self.text, [*self.blocks, note][:50])
 
 
 def number_button(reply: NumberPrompt, label: str) -> Block:
@@ -167,8 +200,19 @@ def blocks_for(reply: Reply, wording: Wording = Wording()) -> Outbound:
     )
 
 
+def _upload(image: Image, pending: list[Outbound], wording: Wording) -> Outbound:
+    """A picture with the texts before it as its comment (its caption if there are none)."""
+    texts = pending or [Outbound(image.caption, [_section(mrkdwn_escape(image.caption))])]
+    return Outbound(
+        "\n\n".join(p.text for p in texts),
+        [b for p in texts for b in p.blocks][:49],
+        FileUpload(image.png, image.filename, image.title or image.filename, wording.no_chart),
+    )
+
+
 def compose(replies: list[Reply], wording: Wording = Wording()) -> list[Outbound]:
-    """Replies as few messages: texts join the menu that follows them; links stand alone."""
+    """Replies as few messages: texts join the menu or picture that follows them; links
+    stand alone."""
     out: list[Outbound] = []
     pending: list[Outbound] = []
 
@@ -179,6 +223,10 @@ def compose(replies: list[Reply], wording: Wording = Wording()) -> list[Outbound
         )
 
     for reply in replies:
+        if isinstance(reply, Image):
+            out.append(_upload(reply, pending, wording))
+            pending = []
+            continue
         message = blocks_for(reply, wording)
         if isinstance(reply, Text):
             pending.append(message)

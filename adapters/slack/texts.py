@@ -16,6 +16,13 @@ def choose(t: Translator) -> str:
     return t("Choose…")
 
 
+def no_chart(t: Translator) -> str:
+    return t(
+        "The chart could not be posted in this channel: add the app to it, or ask me in a "
+        "direct message."
+    )
+
+
 def quantity_title(t: Translator) -> str:
     return t("Quantity")
 

@@ -16,7 +16,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from adapters.repeat import repeat
 from adapters.telegram import texts
-from adapters.telegram.delivery import edit, remove_keyboard, send, with_retry
+from adapters.telegram.delivery import edit, remove_keyboard, send, send_photo, with_retry
 from adapters.telegram.render import Outbound, compose, decode_tap
 from bot.engine import STANDING, Engine
 from bot.flows import all_flows
@@ -218,9 +218,16 @@ class TelegramBot:
     # --- replies --------------------------------------------------------------------------
 
     async def deliver(self, where: Where, t: Translator, messages: list[Outbound]) -> None:
-        """Edit the tapped menu with the first message, send the rest; links go privately."""
+        """Edit the tapped menu with the first message, send the rest; links go privately,
+        photos where the update came from."""
         bot = self.application.bot
         for n, message in enumerate(messages):
+            if message.photo is not None:
+                if n == 0 and where.message_id is not None:
+                    await remove_keyboard(bot, where.chat_id, where.message_id)
+                if not await self._photo(where, message):
+                    return
+                continue
             if message.link and where.is_group:
                 await self._private_link(where, t, message)
                 if n == 0 and where.message_id is not None:
@@ -237,6 +244,23 @@ class TelegramBot:
             except Forbidden:
                 log.info("chat %s does not accept messages from the bot", where.chat_id)
                 return
+
+    async def _photo(self, where: Where, message: Outbound) -> bool:
+        """Send a picture; one Telegram refuses is replaced by its caption, so the numbers
+        still arrive. False: the chat takes nothing from the bot."""
+        bot = self.application.bot
+        try:
+            await send_photo(bot, where.chat_id, message)
+        except Forbidden:
+            log.info("chat %s does not accept messages from the bot", where.chat_id)
+            return False
+        except BadRequest as exc:
+            log.warning("photo to %s refused: %s", where.chat_id, exc.message)
+            try:
+                await send(bot, where.chat_id, Outbound(message.html))
+            except Forbidden:
+                return False
+        return True
 
     async def _private_link(self, where: Where, t: Translator, message: Outbound) -> None:
         bot = self.application.bot

@@ -55,6 +55,21 @@ async def send(bot: Bot, chat_id: int | str, message: Outbound) -> Message:
     )
 
 
+async def send_photo(bot: Bot, chat_id: int | str, message: Outbound) -> Message:
+    """Upload a picture with its caption (a private chat or a group alike)."""
+    photo = message.photo
+    assert photo is not None
+    return await with_retry(
+        lambda: bot.send_photo(
+            chat_id,
+            photo.png,
+            caption=message.html,
+            parse_mode=ParseMode.HTML,
+            filename=photo.filename,
+        )
+    )
+
+
 async def edit(bot: Bot, chat_id: int | str, message_id: int, message: Outbound) -> bool:
     """Edit a menu in place (no keyboard given: the keyboard goes). False: send anew instead.
 

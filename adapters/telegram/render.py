@@ -9,9 +9,20 @@ from urllib.parse import urlsplit
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.flow import BACK, CANCEL
-from bot.vocabulary import Choices, Confirmation, Link, NumberPrompt, Option, Reply, Tap, Text
+from bot.vocabulary import (
+    Choices,
+    Confirmation,
+    Image,
+    Link,
+    NumberPrompt,
+    Option,
+    Reply,
+    Tap,
+    Text,
+)
 
 CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
+CAPTION_LIMIT = 1024  # characters of a photo's caption, once its HTML is parsed
 STALE = Tap("", -1)  # what an undecodable button counts as: an out-of-date menu
 
 
@@ -50,12 +61,22 @@ def decode_tap(data: str | None) -> tuple[Tap, int | None]:
 
 
 @dataclass(frozen=True, slots=True)
+class Photo:
+    """A picture to upload with sendPhoto."""
+
+    png: bytes
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outbound:
-    """One message to send: HTML text, an optional keyboard, and whether it carries a link."""
+    """One message to send: HTML text (a photo's caption, for a photo), an optional
+    keyboard, and whether it carries a link."""
 
     html: str
     markup: InlineKeyboardMarkup | None = None
     link: bool = False
+    photo: Photo | None = None
 
 
 def _e(text: str) -> str:
@@ -88,9 +109,18 @@ def _url_button_allowed(url: str) -> bool:
     return parts.scheme == "https" and not local
 
 
+def caption_of(image: Image) -> str:
+    """The caption as Telegram counts it (plain text, before HTML escaping), cut to fit."""
+    if len(image.caption) <= CAPTION_LIMIT:
+        return image.caption
+    return image.caption[: CAPTION_LIMIT - 1] + "…"
+
+
 def render(reply: Reply, owner: int) -> Outbound:
     if isinstance(reply, Text):
         return Outbound(_e(reply.text))
+    if isinstance(reply, Image):
+        return Outbound(_e(caption_of(reply)), photo=Photo(reply.png, reply.filename))
     if isinstance(reply, Link):
         html = f'{_e(reply.text)}: <a href="{escape(reply.url)}">{_e(reply.url)}</a>'
         markup = None
@@ -110,7 +140,8 @@ def render(reply: Reply, owner: int) -> Outbound:
 
 
 def compose(replies: list[Reply], owner: int) -> list[Outbound]:
-    """Replies as few messages: plain texts join the menu that follows them; links stand alone.
+    """Replies as few messages: plain texts join the menu that follows them; links and
+    photos stand alone.
 
     `owner` is the user the menus are for."""
     out: list[Outbound] = []
@@ -120,7 +151,7 @@ def compose(replies: list[Reply], owner: int) -> list[Outbound]:
         if isinstance(reply, Text):
             pending.append(message.html)
             continue
-        if message.link:
+        if message.link or message.photo is not None:
             if pending:
                 out.append(Outbound("\n\n".join(pending)))
                 pending = []

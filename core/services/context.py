@@ -20,6 +20,7 @@ from core.clock import Clock
 from core.db import Database, is_read_session
 from core.errors import NotFound
 from core.model import AuditEntry, Member, Subscription, Workspace
+from core.mrr import snapshot_terms
 from core.ports import Notice, Notifier, PaymentGateway, RecordingNotifier
 from core.pricing import Terms
 from core.staff import StaffDirectory
@@ -144,7 +145,9 @@ def audit_values(
     comment: str | None = None,
     refund_id: int | None = None,
 ) -> dict[str, Any]:
-    """An audit row's columns, for callers that insert many rows in one statement."""
+    """An audit row's columns, for callers that insert many rows in one statement; a
+    subscription's snapshots bring their MRR terms along (`core.mrr`)."""
+    was, now = snapshot_terms(before), snapshot_terms(after)
     return {
         "at": at,
         "workspace_id": workspace_id,
@@ -160,6 +163,10 @@ def audit_values(
         "reason_code": reason_code,
         "comment": comment,
         "refund_id": refund_id,
+        "active_terms_before": None if was is None else was.active_terms,
+        "accounts_before": None if was is None else was.accounts,
+        "active_terms_after": None if now is None else now.active_terms,
+        "accounts_after": None if now is None else now.accounts,
     }
 
 

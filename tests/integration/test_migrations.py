@@ -230,8 +230,13 @@ async def test_upgrade_builds_the_slack_tables_as_slack_sdk_does_and_downgrade_r
     assert before["version"] == "0004"
     # Only what later migrations add to planbot's own tables (0006: the sweep's indexes,
     # 0007: the workspace a member chose, 0008: who granted a role, 0009: a conversation's
-    # last update, 0010: staff actions and the audit trail's staff columns).
+    # last update, 0010: staff actions and the audit trail's staff columns, 0011: the audit
+    # trail's MRR terms and the stats' indexes).
     assert sorted(_described(d) for d in before["differences"]) == [
+        ("add_column", "audit_entries.accounts_after"),
+        ("add_column", "audit_entries.accounts_before"),
+        ("add_column", "audit_entries.active_terms_after"),
+        ("add_column", "audit_entries.active_terms_before"),
         ("add_column", "audit_entries.actor_tier"),
         ("add_column", "audit_entries.comment"),
         ("add_column", "audit_entries.reason_code"),
@@ -239,7 +244,10 @@ async def test_upgrade_builds_the_slack_tables_as_slack_sdk_does_and_downgrade_r
         ("add_column", "conversations.last_update"),
         ("add_column", "members.active_at"),
         ("add_column", "members.granted_by"),
+        ("add_index", "ix_audit_mrr"),
         ("add_index", "ix_orders_subscription"),
+        ("add_index", "ix_payments_received"),
+        ("add_index", "ix_refunds_at"),
         ("add_index", "ix_staff_actions_workspace"),
         ("add_index", "ix_subscriptions_due_order"),
         ("add_table", "staff_actions"),

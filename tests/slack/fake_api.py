@@ -17,13 +17,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from tests.loopback import serve_on_loopback
-from tests.slack.fake_rules import refusal
+from tests.slack.fake_rules import file_ids, refusal
 
 TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 TEAM = "T0ACME"
 BOT_USER = "UPLANBOT"
-JSON_FIELDS = {"blocks", "view", "attachments"}
+JSON_FIELDS = {"blocks", "view", "attachments", "files"}
 HOOK_USES = 5
 
 
@@ -33,6 +33,28 @@ class Call:
     args: dict[str, Any]
     token: str = ""
     """The bearer token the call was made with."""
+
+
+@dataclass
+class PendingFile:
+    """A file upload under way: named and sized by files.getUploadURLExternal."""
+
+    filename: str
+    length: int
+    data: bytes | None = None
+    """What was POSTed to its upload URL (exactly `length` bytes)."""
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file files.completeUploadExternal shared."""
+
+    id: str
+    filename: str
+    title: str
+    data: bytes
+    channel: str | None
+    initial_comment: str | None
 
 
 @dataclass
@@ -68,6 +90,13 @@ class FakeSlackApi:
     def tokens(self) -> set[str]:
         """The bot tokens Slack accepts: the one workspace's, and each installation's."""
         return {TOKEN, *(token for _, token in self.installs.values())}
+
+    pending_files: dict[str, PendingFile] = field(default_factory=dict)
+    files: list[SharedFile] = field(default_factory=list)
+    outside: set[str] = field(default_factory=set)
+    """Channels the app is not a member of: files cannot be shared there."""
+    refused_uploads: list[str] = field(default_factory=list)
+    """Upload URL posts refused, and why."""
 
     @property
     def api_url(self) -> str:
@@ -112,6 +141,7 @@ class FakeSlackApi:
             routes=[
                 Route("/api/{method}", self._endpoint, methods=["POST", "GET"]),
                 Route("/response/{hook}", self._response_url, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload_url, methods=["POST"]),
             ]
         )
 
@@ -171,6 +201,50 @@ class FakeSlackApi:
         self.changed.set()
         return PlainTextResponse("ok")
 
+    async def _upload_url(self, request: Request) -> Response:
+        """files.slack.com's upload URL: exactly the announced number of bytes, once."""
+        pending = self.pending_files.get(request.path_params["file_id"])
+        body = await request.body()
+        problem = None
+        if pending is None:
+            problem = "unknown upload URL"
+        elif pending.data is not None:
+            problem = "already uploaded"
+        elif len(body) != pending.length:
+            problem = f"{len(body)} bytes sent, {pending.length} announced"
+        if problem is not None:
+            self.refused_uploads.append(problem)
+            return PlainTextResponse(problem, status_code=400)
+        assert pending is not None
+        pending.data = body
+        return PlainTextResponse(f"OK - {len(body)}")
+
+    def _complete(self, args: dict[str, Any]) -> str | None:
+        """Share uploaded files; the error Slack would answer, or None."""
+        channel = args.get("channel_id") or None
+        if channel is not None and channel in self.outside:
+            return "not_in_channel"
+        ids = file_ids(args["files"])
+        if any(
+            self.pending_files.get(i) is None or self.pending_files[i].data is None for i in ids
+        ):
+            return "file_not_found"
+        titles = {f["id"]: f.get("title") for f in args["files"]}
+        for file_id in ids:
+            pending = self.pending_files.pop(file_id)
+            assert pending.data is not None
+            self.files.append(
+                SharedFile(
+                    file_id,
+                    pending.filename,
+                    str(titles[file_id] or pending.filename),
+                    pending.data,
+                    channel,
+                    args.get("initial_comment"),
+                )
+            )
+        return None
+
     async def _endpoint(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
         if request.headers.get("content-type", "").startswith("application/json"):
@@ -204,6 +278,13 @@ class FakeSlackApi:
         if error is not None:
             self.rejected.append(Call(method, {**args, "failed": error}, token))
             return JSONResponse({"ok": False, "error": error})
+        if method == "files.completeUploadExternal":
+            error = self._complete(args)
+            if error is not None:
+                # Outside the channel is where the app stands; anything else is a bad call.
+                kept = self.refused if error == "not_in_channel" else self.rejected
+                kept.append(Call(method, {**args, "failed": error}, token))
+                return JSONResponse({"ok": False, "error": error})
         self.calls.append(Call(method, args, token))
         if method == "chat.postEphemeral":
             self.last[(str(args.get("channel")), str(args.get("user")))] = args
@@ -233,6 +314,15 @@ class FakeSlackApi:
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method in ("views.open", "views.update", "views.publish"):
             return {"ok": True, "view": {"id": f"V{len(self.calls)}", **(args.get("view") or {})}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.pending_files) + len(self.files) + 1:08d}"
+            self.pending_files[file_id] = PendingFile(str(args["filename"]), int(args["length"]))
+            return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            return {
+                "ok": True,
+                "files": [{"id": f["id"], "title": f.get("title")} for f in args["files"]],
+            }
         if method == "users.info":
             user = str(args.get("user"))
             return {

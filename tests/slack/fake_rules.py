@@ -1,5 +1,6 @@
 """What the Slack Web API refuses, so the fake answers errors where Slack would: missing
-arguments, blocks past Block Kit's limits, and a modal's trigger_id used twice."""
+arguments, blocks past Block Kit's limits, a modal's trigger_id used twice, and file uploads
+without a name, a length or the files to complete."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ REQUIRED = {
     "views.update": ("view",),
     "views.publish": ("user_id", "view"),
     "users.info": ("user",),
+    "files.getUploadURLExternal": ("filename", "length"),
+    "files.completeUploadExternal": ("files",),
 }
 MESSAGE_BLOCKS, VIEW_BLOCKS = 50, 100
 SECTION_TEXT, PLAIN_TEXT, VALUE, ACTION_ID = 3000, 75, 2000, 255
@@ -28,6 +31,10 @@ def refusal(method: str, args: dict[str, Any], used_triggers: set[str]) -> str |
         return "no_text"
     if method == "views.update" and not (args.get("view_id") or args.get("external_id")):
         return "invalid_arguments"
+    if method == "files.getUploadURLExternal" and not _positive(args["length"]):
+        return "invalid_arguments"
+    if method == "files.completeUploadExternal" and _file_ids(args["files"]) is None:
+        return "invalid_arguments"
     if method == "views.open":
         trigger = str(args["trigger_id"])
         if trigger in used_triggers:
@@ -37,6 +44,27 @@ def refusal(method: str, args: dict[str, Any], used_triggers: set[str]) -> str |
         view = args.get("view") or {}
         return _blocks(view.get("blocks") or [], VIEW_BLOCKS)
     return _blocks(args.get("blocks") or [], MESSAGE_BLOCKS)
+
+
+def _positive(value: object) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and int(text) > 0
+
+
+def _file_ids(files: object) -> list[str] | None:
+    """The ids of completeUploadExternal's `files` (a JSON array of {"id", "title"})."""
+    if not isinstance(files, list) or not files:
+        return None
+    ids = [f.get("id") for f in files if isinstance(f, dict)]
+    if len(ids) != len(files) or not all(isinstance(i, str) and i for i in ids):
+        return None
+    return [str(i) for i in ids]
+
+
+def file_ids(files: object) -> list[str]:
+    found = _file_ids(files)
+    assert found is not None
+    return found
 
 
 def _blocks(blocks: list[dict[str, Any]], limit: int) -> str | None:

@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -26,6 +27,7 @@ REQUIRED = {
     "getMe": (),
     "getUpdates": (),
     "sendMessage": ("chat_id", "text"),
+    "sendPhoto": ("chat_id", "photo"),
     "editMessageText": ("text",),
     "editMessageReplyMarkup": (),
     "answerCallbackQuery": ("callback_query_id",),
@@ -33,6 +35,10 @@ REQUIRED = {
     "setWebhook": ("url",),
     "deleteWebhook": (),
 }
+CAPTION_LIMIT = 1024
+PHOTO_LIMIT = 10 * 1024 * 1024
+PICTURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")
+"""What an uploaded photo may start with: a PNG or a JPEG."""
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "s", "a", "code", "pre", "tg-spoiler"}
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -84,6 +90,24 @@ class Call:
     params: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request."""
+
+    filename: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A photo Telegram accepted, as the chat shows it."""
+
+    chat_id: int
+    png: bytes
+    filename: str | None
+    caption: str
+
+
 @dataclass
 class FakeBotApi:
     calls: list[Call] = field(default_factory=list)
@@ -93,6 +117,8 @@ class FakeBotApi:
     never_started: set[int] = field(default_factory=set)
     flood: dict[str, int] = field(default_factory=dict)
     fail_edits: int = 0
+    fail_photos: int = 0
+    photos: list[Photo] = field(default_factory=list)
     next_message_id: int = 100
     next_update_id: int = 1
     confirmed: int = 0
@@ -174,8 +200,10 @@ class FakeBotApi:
         else:
             form = await request.form()
             for key, value in form.items():
-                assert isinstance(value, str)
-                params[key] = json.loads(value) if key in JSON_FIELDS else value
+                if isinstance(value, UploadFile):
+                    params[key] = Upload(value.filename, await value.read())
+                else:
+                    params[key] = json.loads(value) if key in JSON_FIELDS else value
         call = Call(method, params)
         self.calls.append(call)
         try:
@@ -264,6 +292,38 @@ class FakeBotApi:
         self.messages[(chat_id, self.next_message_id)] = message
         return message
 
+    async def _send_photo(self, params: dict[str, Any]) -> Any:
+        """A multipart upload of one picture, captioned in at most 1024 characters."""
+        chat_id, upload = int(params["chat_id"]), params["photo"]
+        if not isinstance(upload, Upload):
+            raise ApiError(400, "Bad Request: wrong remote file identifier specified")
+        if len(upload.data) > PHOTO_LIMIT:
+            raise ApiError(400, "Bad Request: file is too big")
+        if self.fail_photos or not upload.data.startswith(PICTURES):
+            self.fail_photos = max(0, self.fail_photos - 1)
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        raw = str(params.get("caption") or "")
+        caption = plain(raw) if params.get("parse_mode") == "HTML" else raw
+        if len(caption) > CAPTION_LIMIT:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        if chat_id in self.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        self.next_message_id += 1
+        self.photos.append(Photo(chat_id, upload.data, upload.filename, caption))
+        message = self._message(chat_id, self.next_message_id, "", None)
+        del message["text"]
+        message["photo"] = [
+            {
+                "file_id": f"photo{self.next_message_id}",
+                "file_unique_id": "u",
+                "width": 900,
+                "height": 640,
+            }
+        ]
+        message["caption"] = caption
+        self.messages[(chat_id, self.next_message_id)] = message
+        return message
+
     def _existing(self, params: dict[str, Any]) -> tuple[tuple[int, int], dict[str, Any]]:
         if params.get("chat_id") in (None, "") or params.get("message_id") in (None, ""):
             raise ApiError(400, "Bad Request: chat_id and message_id are required")
@@ -274,6 +334,8 @@ class FakeBotApi:
 
     async def _edit_message_text(self, params: dict[str, Any]) -> Any:
         key, old = self._existing(params)
+        if "text" not in old:
+            raise ApiError(400, "Bad Request: there is no text in the message to edit")
         if self.fail_edits:
             self.fail_edits -= 1
             raise ApiError(400, "Bad Request: message can't be edited")

@@ -4,6 +4,7 @@ verbs the person's tier allows; `/staff <verb> [args]` starts one."""
 from __future__ import annotations
 
 from bot.flow import Done, Flow, Go, Move, Step, Turn
+from bot.flows.staff import stats
 from bot.flows.staff.changes import change_verbs
 from bot.flows.staff.lookups import lookup_verbs
 from bot.flows.staff.verbs import Verb
@@ -16,7 +17,7 @@ MENU = "menu"
 
 def verbs() -> dict[StaffVerb, Verb]:
     """Every verb module's verbs, by verb."""
-    declared: list[Verb] = [*lookup_verbs(), *change_verbs()]
+    declared: list[Verb] = [*lookup_verbs(), stats.VERB, *change_verbs()]
     return {v.verb: v for v in declared}
 
 
