@@ -35,14 +35,12 @@ from core.services.outbox import PendingNotice, take_platform_notices
 from core.services.workspaces import platform_id
 
 HOME_BLOCKS = 100
+NOT_A_MEMBER = {"channel_not_found", "not_in_channel"}
+log = logging.getLogger("planbot.slack")
 
 
 def _mrkdwn(text: str) -> dict[str, str]:
     return {"type": "mrkdwn", "text": mrkdwn_escape(text)[:3000]}
-
-
-NOT_A_MEMBER = {"channel_not_found", "not_in_channel"}
-log = logging.getLogger("planbot.slack")
 
 
 class Delivery:
