@@ -22,7 +22,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def chart_at(text: str) -> bytes:
-    found = re.search(r"^Chart: (.+\.png)$", text, re.MULTILINE)
+    found = re.search(r"^(?:Chart|Biểu đồ): (.+\.png)$", text, re.MULTILINE)
     assert found, text
     return Path(found.group(1)).read_bytes()
 

@@ -10,25 +10,40 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from core.services.refunds import refund_order
-from core.services.support import cancel_now
+from sqlalchemy import select
 
 from core.access import Actor, StaffTier
 from core.clock import FixedClock, parse_iso
+from core.model import Order, Payment
+from core.money import Money
 from core.ports import RefundRequest, RefundResult
 from core.pricing import Terms
 from core.services.context import Context, get_workspace
 from core.services.fulfilment import move_balance
 from core.services.orders import PlacedOrder, schedule_downgrade
+from core.services.staff.requests import Cancel, Refund, RefundMode
 from core.services.subscriptions import start_trial, unsubscribe
 from core.services.sweep import sweep
 from core.services.workspaces import create_workspace
 from tests.fakes import FakeGateway
 from tests.integration.helpers import buy, pay_order, pending_renewal, subscription
+from tests.integration.staff import run
 
 MANAGER = Actor("console", "boss", tier=StaffTier.MANAGER)
 NOW = parse_iso("2026-06-20T10:00:00Z")
 MONTHS = ("2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06")
+
+
+async def payment_of(ctx: Context, reference: str) -> int:
+    """The id of the payment that paid the order `reference`."""
+    async with ctx.db.read() as session:
+        paid = await session.scalar(
+            select(Payment.id)
+            .join(Order, Payment.order_id == Order.id)
+            .where(Order.reference == reference)
+        )
+    assert paid is not None
+    return paid
 
 
 class RefundingGateway(FakeGateway):
@@ -137,10 +152,11 @@ async def tell(ctx: Context, clock: FixedClock) -> Story:
     story.expansion["2026-04"] += 5_100
     # May: support cancels D at once (42,750 churned) and refunds 100.00 of its payment.
     await on("2026-05-05T10:00:00Z")
-    await cancel_now(ctx, MANAGER, ws["D"], await sub_id("D", "cc1"), "asked to stop")
+    await run(ctx, Cancel(ws["D"], await sub_id("D", "cc1"), RefundMode.NONE), MANAGER)
     await on("2026-05-06T10:00:00Z")
     refunding = replace(ctx, gateway=RefundingGateway())
-    await refund_order(refunding, MANAGER, ws["D"], d_order.reference, "unused time", 10_000)
+    paid = await payment_of(ctx, d_order.reference)
+    await run(refunding, Refund(ws["D"], paid, Money(10_000, "USD")), MANAGER)
     story.refunded["2026-05"] += 10_000
     story.churned["2026-05"] += 42_750
     await on("2026-05-25T10:00:00Z")

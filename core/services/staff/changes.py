@@ -16,6 +16,7 @@ from functools import partial
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import lifecycle
 from core.access import Actor, StaffVerb, require_staff
 from core.db import after_commit
 from core.errors import PaymentProviderError
@@ -221,10 +222,13 @@ async def apply_change(
     """Apply the change in the caller's unit of work: one audit entry, one notice per billing
     admin, the action done with its result (a new one inserted now, so its unique token is
     the backstop); links are withdrawn after the commit."""
+    sub = state.subscription
+    # The subscription's own snapshots ride along, so the stats see what MRR this moved.
+    was = {} if sub is None else lifecycle.snapshot(sub)
     applied = await rules_for(shown.request).apply(session, ctx, state, shown, effect, asked)
     action.status = ActionStatus.DONE.value
     action.result = result_data(applied.after, applied.link, applied.provider_refund, action)
-    sub = state.subscription
+    now = {} if sub is None else lifecycle.snapshot(sub)
     audit(
         session,
         at=state.now,
@@ -232,8 +236,8 @@ async def apply_change(
         subscription_id=None if sub is None else sub.id,
         actor=asked.staff,
         action=f"staff.{shown.request.verb.value}",
-        before=customer_fields(shown.before),
-        after=customer_fields(applied.after),
+        before={**was, **customer_fields(shown.before)},
+        after={**now, **customer_fields(applied.after)},
         order_id=applied.order_id,
         payment_id=applied.payment_id,
         reason=asked.why,
