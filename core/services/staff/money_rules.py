@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, InvalidRequest, PaymentProviderError
-from core.model import PaymentOutcome
+from core.model import Payment, PaymentOutcome
 from core.model import Refund as RefundRow
+from core.money import Money
 from core.ports import Refunder, RefundRequest
 from core.services.context import Context
 from core.services.fulfilment import move_balance
@@ -119,20 +120,25 @@ def preview_refund(ctx: Context, state: ChangeState, request: StaffRequest) -> P
     return compose(ctx.staff.approval_over, state, request, before, after, facts)
 
 
-def refund_job(ctx: Context, state: ChangeState, preview: Preview, asked: Asked) -> RefundJob:
-    payment = _payment(state)
-    assert preview.refund is not None
+def staff_refund(payment: Payment, refund: Money, order_reference: str, asked: Asked) -> RefundJob:
+    """The provider refund a staff action asks for, keyed by the action's token so a retry
+    after a failure refunds once."""
     return RefundJob(
-        payment.row.id,
+        payment.id,
         RefundRequest(
-            provider_payment_id=payment.row.provider_payment_id,
+            provider_payment_id=payment.provider_payment_id,
             idempotency_key=f"staff:{asked.token}",
-            amount=preview.refund.minor,
-            currency=preview.refund.currency,
-            order_reference=preview.order_reference or "",
+            amount=refund.minor,
+            currency=refund.currency,
+            order_reference=order_reference,
             reason=asked.why,
         ),
     )
+
+
+def refund_job(ctx: Context, state: ChangeState, preview: Preview, asked: Asked) -> RefundJob:
+    assert preview.refund is not None
+    return staff_refund(_payment(state).row, preview.refund, preview.order_reference or "", asked)
 
 
 async def apply_refund(

@@ -12,11 +12,10 @@ from core import lifecycle, order_lifecycle
 from core.errors import Conflict, InvalidRequest
 from core.lifecycle import Status
 from core.model import InactiveReason, Order, OrderStatus, Subscription, SubscriptionState
-from core.ports import RefundRequest
 from core.pricing import Terms, price_per_account, unused_value
 from core.services.context import Context
 from core.services.fulfilment import move_balance
-from core.services.staff.money_rules import check_refunder, record_refund
+from core.services.staff.money_rules import check_refunder, record_refund, staff_refund
 from core.services.staff.preview import (
     Facts,
     Fate,
@@ -303,17 +302,8 @@ def cancel_job(
     last = state.last_payment
     if preview.refund is None or last is None:
         return None
-    return RefundJob(
-        last.row.id,
-        RefundRequest(
-            provider_payment_id=last.row.provider_payment_id,
-            idempotency_key=f"staff:{asked.token}",
-            amount=preview.refund.minor,
-            currency=preview.refund.currency,
-            order_reference="" if last.order is None else last.order.reference,
-            reason=asked.why,
-        ),
-    )
+    reference = "" if last.order is None else last.order.reference
+    return staff_refund(last.row, preview.refund, reference, asked)
 
 
 async def apply_cancel(
