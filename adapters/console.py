@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.repeat import repeat
-from bot.engine import STANDING, Engine
-from bot.flow import BACK, CANCEL, pick_label
+from bot.engine import Engine
+from bot.flow import BACK, CANCEL, STANDING, pick_label
 from bot.flows import all_flows
 from bot.i18n import Translator
 from bot.notices import notice_replies

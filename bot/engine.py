@@ -14,7 +14,20 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from bot.flow import BACK, CANCEL, HELP, Done, Flow, Move, Start, Stay, Step, Turn, pick_label
+from bot.flow import (
+    BACK,
+    CANCEL,
+    HELP,
+    STANDING,
+    Done,
+    Flow,
+    Move,
+    Start,
+    Stay,
+    Step,
+    Turn,
+    pick_label,
+)
 from bot.i18n import LANGUAGES, N_, Translator, language_of
 from bot.vocabulary import Choices, Confirmation, Incoming, NumberPrompt, Option, Reply, Text
 from core.access import Action, Actor
@@ -26,9 +39,6 @@ from core.services.queries import permitted
 log = logging.getLogger("planbot.engine")
 
 IDLE_EXPIRY = timedelta(minutes=30)
-STANDING = "run:"
-"""A button that stands for a command however old its message (a staff result's actions,
-a notice's Pay): `run:<command>:<argument>` runs it whatever the conversation's version."""
 REPEAT_IN_FLIGHT = timedelta(seconds=10)
 """How long after an update moved the conversation a copy of it is taken as still in flight."""
 COMMAND_FLOWS = {

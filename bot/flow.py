@@ -14,6 +14,16 @@ from core.services.context import Context
 BACK, CANCEL, HELP = "back", "cancel", "help"
 
 
+STANDING = "run:"
+"""A button that stands for a command however old its message (a staff result's actions,
+a notice's Pay): `run:<command>:<argument>` runs it whatever the conversation's version."""
+
+
+def standing(command: str, argument: str = "") -> str:
+    """The value of a button that runs `command argument` however old its message is."""
+    return f"{STANDING}{command}:{argument}"
+
+
 def slash(name: str) -> str:
     """How most platforms type a command: /name."""
     return f"/{name}"

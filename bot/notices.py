@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.engine import STANDING
-from bot.flow import slash
+from bot.flow import slash, standing
 from bot.i18n import DEFAULT_LANGUAGE, Translator
 from bot.render import accounts
 from bot.staff_change_notices import staff_changed, staff_decided
@@ -20,11 +19,6 @@ from core.staff import StaffDirectory
 Command = Callable[[str], str]
 NoticeRenderer = Callable[[Translator, Catalog, Notice, Command], list[Reply]]
 """Turns one kind of notice into replies; `command` says how a command is typed there."""
-
-
-def standing(command: str, argument: str = "") -> str:
-    """A button value that runs `command argument` however old the notice is."""
-    return f"{STANDING}{command}:{argument}"
 
 
 def _package(catalog: Catalog, code: object) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.engine import STANDING
+from bot.flow import standing
 from bot.i18n import Translator
 from bot.vocabulary import Choices, Option, Reply, Text
 from core.access import StaffVerb
@@ -20,7 +20,7 @@ REJECT = "reject"
 
 def staff_run(verb: str, argument: str) -> str:
     """A standing button that runs `/staff <verb> <argument>` (as bot.flows.staff.verbs.run)."""
-    return f"{STANDING}staff:{verb} {argument}"
+    return standing("staff", f"{verb} {argument}")
 
 
 def _amount(t: Translator, minor: int, currency: str) -> str:

@@ -18,7 +18,8 @@ from adapters.repeat import repeat
 from adapters.telegram import texts
 from adapters.telegram.delivery import edit, remove_keyboard, send, send_photo, with_retry
 from adapters.telegram.render import Outbound, compose, decode_tap
-from bot.engine import STANDING, Engine
+from bot.engine import Engine
+from bot.flow import STANDING
 from bot.flows import all_flows
 from bot.flows.workspace import workspace_flows
 from bot.i18n import LANGUAGES, Translator, language_of

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
-from bot.flow import Move, Step, Turn
+from bot.flow import Move, Step, Turn, standing
 from core.access import StaffVerb
 
 VerbBegin = Callable[[Turn, str], Awaitable[Move]]
@@ -28,5 +28,4 @@ class Verb:
 
 def run(verb: StaffVerb, argument: str = "") -> str:
     """A button value that runs `/staff <verb> <argument>` however old its message is."""
-    words = f"{verb.value} {argument}".strip()
-    return f"run:staff:{words}"
+    return standing("staff", f"{verb.value} {argument}".strip())
