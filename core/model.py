@@ -26,8 +26,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.clock import as_utc
 from core.pricing import Terms
+from core.quiet_hours import QUIET_FROM, QUIET_UNTIL
 from core.states import (
     InactiveReason,
+    NoticeState,
     OrderKind,
     OrderStatus,
     PaymentOutcome,
@@ -116,6 +118,11 @@ class Workspace(Base):
     currency: Mapped[str] = mapped_column(String(3))
     credit_balance: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime]
+    reminders_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    receipts_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    quiet_from: Mapped[int | None] = mapped_column(default=QUIET_FROM)
+    """Quiet hours' start, minutes after midnight in the workspace's zone (None: none)."""
+    quiet_until: Mapped[int | None] = mapped_column(default=QUIET_UNTIL)
 
 
 class Member(Base):
@@ -144,6 +151,7 @@ class Subscription(Base):
         Index("ix_subscriptions_due", "state", "due_at"),
         # The sweep claims due rows in this order, a batch at a time.
         Index("ix_subscriptions_due_order", "due_at", "id"),
+        Index("ix_subscriptions_remind", "remind_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -169,6 +177,9 @@ class Subscription(Base):
         UTCDateTime(), doc="Next time the sweep must look at this subscription (None: never)."
     )
     terms_version: Mapped[int] = mapped_column(default=1)
+    remind_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), doc="Next time a reminder may be due for it (None: none scheduled)."
+    )
 
     @property
     def terms(self) -> Terms:
@@ -382,10 +393,17 @@ class Conversation(Base):
 
 
 class OutboxNotice(Base):
-    """A notice waiting for its chat: any process enqueues, the platform's deliverer sends once."""
+    """A notice for one chat: stored once per (kind, subject, due instant, chat), then leased
+    by the platform's one sender, sent, and marked with how that went (DESIGN 14)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_undelivered", "chat_platform", "chat_id", "delivered_at"),)
+    __table_args__ = (
+        Index("ix_outbox_undelivered", "chat_platform", "chat_id", "delivered_at"),
+        Index("ix_outbox_ready", "chat_platform", "state", "send_after"),
+        UniqueConstraint(
+            "kind", "subject", "due_at", "chat_platform", "chat_id", name="uq_outbox_key"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
@@ -395,6 +413,32 @@ class OutboxNotice(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    """When it was sent (state sent), or when its outcome was settled otherwise."""
+    subject: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime]
+    send_after: Mapped[datetime]
+    """Its due instant moved out of the recipient's quiet hours."""
+    deadline: Mapped[datetime | None]
+    state: Mapped[NoticeState] = mapped_column(
+        EnumString(NoticeState, 16), default=NoticeState.PENDING
+    )
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    attempted_at: Mapped[datetime | None]
+    """Set (and committed) just before the request leaves: a lapsed lease with it set is
+    unknown, never resent; without it the notice is offered again."""
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class NoticeSender(Base):
+    """One sender per bot token across all workers: whoever holds the unexpired lease sends."""
+
+    __tablename__ = "notice_senders"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime]
 
 
 class Invite(Base):

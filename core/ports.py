@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
+
+from core.notice_kinds import kind_of, to_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,44 @@ class Notice:
     chat_platform: str | None
     chat_id: str | None
     data: dict[str, Any] = field(default_factory=dict)
+    subject: str | None = None
+    """What the notice is about ("subscription:12", "order:PB-…"): with the kind, the due
+    instant and the chat, the key that makes any number of sweeps store it once."""
+    due_at: datetime | None = None
+    """The instant it is due (None: when it is stored)."""
+    send_after: datetime | None = None
+    """When it may go out, after quiet hours (None: at its due instant)."""
+    deadline: datetime | None = None
+    """After this it is no longer worth sending (a trial's end, grace's end)."""
+
+    @classmethod
+    def of(
+        cls,
+        payload: object,
+        workspace_id: int,
+        chat: tuple[str | None, str | None],
+        *,
+        subject: str | None = None,
+        due_at: datetime | None = None,
+        send_after: datetime | None = None,
+        deadline: datetime | None = None,
+    ) -> Notice:
+        """A customer notice from its typed payload (DESIGN 14's catalogue)."""
+        return cls(
+            kind_of(payload).value,
+            workspace_id,
+            chat[0],
+            chat[1],
+            to_data(payload),
+            subject,
+            due_at,
+            send_after,
+            deadline,
+        )
+
+    def at(self, chat: tuple[str, str]) -> Notice:
+        """The same notice for another recipient."""
+        return replace(self, chat_platform=chat[0], chat_id=chat[1])
 
 
 class Notifier(Protocol):

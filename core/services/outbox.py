@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.clock import Clock
 from core.db import Database
 from core.model import OutboxNotice, Workspace
 from core.ports import Notice
+from core.states import NoticeState
 
 
 class OutboxNotifier:
@@ -21,41 +27,57 @@ class OutboxNotifier:
 
     async def notify(self, notice: Notice) -> None:
         """Stored in the cause's unit of work (joined), so it exists exactly when that commits."""
-        async with self.db.unit_of_work(join=True) as session:
-            session.add(
-                OutboxNotice(
-                    kind=notice.kind,
-                    workspace_id=notice.workspace_id,
-                    chat_platform=notice.chat_platform,
-                    chat_id=notice.chat_id,
-                    data=dict(notice.data),
-                    created_at=self.clock.now(),
-                )
-            )
+        await self.notify_all([notice])
 
     async def notify_all(self, notices: list[Notice]) -> None:
-        """Enqueue them all with one statement, in the cause's unit of work (joined)."""
+        """Enqueue them all with one statement, in the cause's unit of work (joined); a row
+        whose key is stored already is left as it is, so repeated sweeps store it once."""
         if not notices:
             return
         now = self.clock.now()
         async with self.db.unit_of_work(join=True) as session:
             await session.execute(
-                insert(OutboxNotice),
-                [
-                    {
-                        "kind": n.kind,
-                        "workspace_id": n.workspace_id,
-                        "chat_platform": n.chat_platform,
-                        "chat_id": n.chat_id,
-                        "data": dict(n.data),
-                        "created_at": now,
-                        "delivered_at": None,
-                    }
-                    for n in notices
-                ],
+                _insert_new(self.db.is_postgres),
+                [outbox_values(n, now) for n in notices],
                 # Every row with the same columns, so the rows go in one executemany.
                 execution_options={"render_nulls": True},
             )
+
+
+_OUTBOX = cast(Table, OutboxNotice.__table__)
+
+
+def _insert_new(postgres: bool) -> Any:
+    insert = pg_insert if postgres else sqlite_insert
+    return insert(_OUTBOX).on_conflict_do_nothing(
+        index_elements=["kind", "subject", "due_at", "chat_platform", "chat_id"]
+    )
+
+
+def subject_of(notice: Notice) -> str:
+    """What a notice is about; an event whose cause named nothing gets a name of its own, so
+    it is one notice (its cause is claimed once already: a provider event, a staff action)."""
+    return notice.subject or f"once:{uuid.uuid4().hex}"
+
+
+def outbox_values(notice: Notice, now: datetime) -> dict[str, Any]:
+    """One outbox row's columns, pending from its send time (its due instant by default)."""
+    due = notice.due_at or now
+    return {
+        "kind": str(notice.kind),
+        "workspace_id": notice.workspace_id,
+        "chat_platform": notice.chat_platform,
+        "chat_id": notice.chat_id,
+        "data": dict(notice.data),
+        "created_at": now,
+        "delivered_at": None,
+        "subject": subject_of(notice),
+        "due_at": due,
+        "send_after": notice.send_after or due,
+        "deadline": notice.deadline,
+        "state": NoticeState.PENDING,
+        "attempts": 0,
+    }
 
 
 # Built once: a console polls its chat's notices after every step.
@@ -79,6 +101,7 @@ async def take_notices(db: Database, clock: Clock, platform: str, chat_id: str) 
         now = clock.now()
         for row in rows:
             row.delivered_at = now
+            row.state = NoticeState.SENT
         return [
             Notice(r.kind, r.workspace_id, r.chat_platform, r.chat_id, dict(r.data)) for r in rows
         ]
@@ -118,6 +141,7 @@ async def take_platform_notices(
         now = clock.now()
         for row in rows:
             row.delivered_at = now
+            row.state = NoticeState.SENT
         ids = {r.workspace_id for r in rows}
         places = {
             wid: (locale, zone)

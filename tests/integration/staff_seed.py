@@ -17,7 +17,7 @@ from core.services.orders import Chat, PlacedOrder, place_order
 from core.services.payments import apply_payment
 from core.services.subscriptions import start_trial
 from core.services.workspaces import add_member, create_workspace
-from core.states import Role
+from core.states import NoticeState, Role
 
 OWNER = Actor("telegram", "1001")
 ADMIN = Actor("telegram", "1002")
@@ -126,6 +126,10 @@ async def _notices(ctx: Context, workspace_id: int) -> tuple[int, int]:
             data={},
             created_at=now,
             delivered_at=now + timedelta(seconds=5),
+            subject="order:seeded",
+            due_at=now,
+            send_after=now,
+            state=NoticeState.SENT,
         )
         waiting = OutboxNotice(
             kind="trial.reminder",
@@ -134,6 +138,10 @@ async def _notices(ctx: Context, workspace_id: int) -> tuple[int, int]:
             chat_id=OWNER.user_id,
             data={},
             created_at=now,
+            subject="subscription:seeded",
+            due_at=now,
+            send_after=now,
+            state=NoticeState.PENDING,
         )
         session.add_all([sent, waiting])
         await session.flush()

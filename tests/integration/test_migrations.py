@@ -29,7 +29,7 @@ from core.model import Base
 from tests.conftest import PG_URL
 
 PLANBOT_TABLES = set(Base.metadata.tables)
-LATER_TABLES = {"staff_actions"}
+LATER_TABLES = {"staff_actions", "notice_senders"}
 """Tables migrations after 0004 add."""
 SLACK = slack_metadata()
 # What head builds: planbot's models, and the Slack tables from slack-sdk's own builders.
@@ -231,27 +231,48 @@ async def test_upgrade_builds_the_slack_tables_as_slack_sdk_does_and_downgrade_r
     # Only what later migrations add to planbot's own tables (0006: the sweep's indexes,
     # 0007: the workspace a member chose, 0008: who granted a role, 0009: a conversation's
     # last update, 0010: staff actions and the audit trail's staff columns, 0011: the audit
-    # trail's MRR terms and the stats' indexes).
-    assert sorted(_described(d) for d in before["differences"]) == [
-        ("add_column", "audit_entries.accounts_after"),
-        ("add_column", "audit_entries.accounts_before"),
-        ("add_column", "audit_entries.active_terms_after"),
-        ("add_column", "audit_entries.active_terms_before"),
-        ("add_column", "audit_entries.actor_tier"),
-        ("add_column", "audit_entries.comment"),
-        ("add_column", "audit_entries.reason_code"),
-        ("add_column", "audit_entries.refund_id"),
-        ("add_column", "conversations.last_update"),
-        ("add_column", "members.active_at"),
-        ("add_column", "members.granted_by"),
-        ("add_index", "ix_audit_mrr"),
-        ("add_index", "ix_orders_subscription"),
-        ("add_index", "ix_payments_received"),
-        ("add_index", "ix_refunds_at"),
-        ("add_index", "ix_staff_actions_workspace"),
-        ("add_index", "ix_subscriptions_due_order"),
-        ("add_table", "staff_actions"),
-    ]
+    # trail's MRR terms and the stats' indexes, 0012: notice delivery, reminders, settings).
+    assert sorted(_described(d) for d in before["differences"]) == sorted(
+        [
+            ("add_column", "audit_entries.accounts_after"),
+            ("add_column", "audit_entries.accounts_before"),
+            ("add_column", "audit_entries.active_terms_after"),
+            ("add_column", "audit_entries.active_terms_before"),
+            ("add_column", "audit_entries.actor_tier"),
+            ("add_column", "audit_entries.comment"),
+            ("add_column", "audit_entries.reason_code"),
+            ("add_column", "audit_entries.refund_id"),
+            ("add_column", "conversations.last_update"),
+            ("add_column", "members.active_at"),
+            ("add_column", "members.granted_by"),
+            ("add_index", "ix_audit_mrr"),
+            ("add_index", "ix_orders_subscription"),
+            ("add_index", "ix_payments_received"),
+            ("add_index", "ix_refunds_at"),
+            ("add_index", "ix_staff_actions_workspace"),
+            ("add_column", "outbox.attempted_at"),
+            ("add_column", "outbox.attempts"),
+            ("add_column", "outbox.deadline"),
+            ("add_column", "outbox.due_at"),
+            ("add_column", "outbox.error"),
+            ("add_column", "outbox.lease_owner"),
+            ("add_column", "outbox.lease_until"),
+            ("add_column", "outbox.send_after"),
+            ("add_column", "outbox.state"),
+            ("add_column", "outbox.subject"),
+            ("add_column", "subscriptions.remind_at"),
+            ("add_column", "workspaces.quiet_from"),
+            ("add_column", "workspaces.quiet_until"),
+            ("add_column", "workspaces.receipts_on"),
+            ("add_column", "workspaces.reminders_on"),
+            ("add_constraint", "uq_outbox_key"),
+            ("add_index", "ix_outbox_ready"),
+            ("add_index", "ix_subscriptions_due_order"),
+            ("add_index", "ix_subscriptions_remind"),
+            ("add_table", "notice_senders"),
+            ("add_table", "staff_actions"),
+        ]
+    )
 
 
 async def test_slack_tables_made_at_start_up_by_older_builds_are_kept_by_the_upgrade(
