@@ -11,7 +11,6 @@ import typing
 from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
-from functools import cache
 from typing import Any, TypeVar, cast
 
 from core.clock import parse_iso
@@ -280,9 +279,14 @@ def to_data(payload: object) -> dict[str, Any]:
     return data
 
 
-@cache
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
 def _hints(cls: type[Any]) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """A payload's field types, resolved once (its annotations are strings)."""
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
 
 
 def _base(hint: Any) -> Any:
