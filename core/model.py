@@ -20,6 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -118,8 +119,8 @@ class Workspace(Base):
     currency: Mapped[str] = mapped_column(String(3))
     credit_balance: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime]
-    reminders_on: Mapped[bool] = mapped_column(Boolean, default=True)
-    receipts_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    reminders_on: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    receipts_on: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     quiet_from: Mapped[int | None] = mapped_column(default=QUIET_FROM)
     """Quiet hours' start, minutes after midnight in the workspace's zone (None: none)."""
     quiet_until: Mapped[int | None] = mapped_column(default=QUIET_UNTIL)

@@ -7,14 +7,14 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import column, insert, select, table
 
 from core import lifecycle
 from core.access import Actor
 from core.clock import FixedClock
 from core.db import create_engine
 from core.migrate import upgrade
-from core.model import AuditEntry, Workspace
+from core.model import AuditEntry, UTCDateTime, Workspace
 from core.mrr import SnapshotTerms, snapshot_terms
 from core.pricing import Terms
 from core.services.context import Context, audit_values, new_subscription
@@ -65,6 +65,13 @@ async def test_the_use_cases_and_the_sweep_keep_the_terms(
     ]
 
 
+_OLD_WORKSPACES = table(
+    "workspaces",
+    *(column(name) for name in ("id", "name", "timezone", "currency", "credit_balance")),
+    column("created_at", UTCDateTime()),
+)
+
+
 async def test_migration_0011_fills_the_terms_of_earlier_entries(
     empty_database: str,  # noqa: F811 (the fixture imported above)
 ) -> None:
@@ -81,7 +88,8 @@ async def test_migration_0011_fills_the_terms_of_earlier_entries(
     try:
         async with engine.begin() as connection:
             await connection.execute(
-                insert(Workspace.__table__).values(
+                # The workspace as migration 0010 had it (the model's later columns have defaults).
+                insert(_OLD_WORKSPACES).values(
                     id=1,
                     name="Old",
                     timezone="UTC",

@@ -41,8 +41,6 @@ _OUTBOX = sa.table(
 )
 _WORKSPACES = sa.table(
     "workspaces",
-    sa.column("reminders_on", sa.Boolean()),
-    sa.column("receipts_on", sa.Boolean()),
     sa.column("quiet_from", sa.Integer()),
     sa.column("quiet_until", sa.Integer()),
 )
@@ -98,23 +96,20 @@ def upgrade() -> None:
         sa.Column("expires_at", core.model.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
-    with op.batch_alter_table("workspaces") as batch:
-        for column in ("reminders_on", "receipts_on"):
-            batch.add_column(sa.Column(column, sa.Boolean(), nullable=True))
-        for column in ("quiet_from", "quiet_until"):
-            batch.add_column(sa.Column(column, sa.Integer(), nullable=True))
-    op.execute(
-        sa.update(_WORKSPACES).values(
-            reminders_on=True, receipts_on=True, quiet_from=QUIET_FROM, quiet_until=QUIET_UNTIL
+    # Added in place: on SQLite a rebuilt workspaces table would cascade-delete its rows'
+    # dependants (foreign keys are on), so no step here may make batch mode copy the table.
+    for column in ("reminders_on", "receipts_on"):
+        op.add_column(
+            "workspaces",
+            sa.Column(column, sa.Boolean(), nullable=False, server_default=sa.true()),
         )
+    for column in ("quiet_from", "quiet_until"):
+        op.add_column("workspaces", sa.Column(column, sa.Integer(), nullable=True))
+    op.execute(sa.update(_WORKSPACES).values(quiet_from=QUIET_FROM, quiet_until=QUIET_UNTIL))
+    op.add_column(
+        "subscriptions",
+        sa.Column("remind_at", core.model.UTCDateTime(timezone=True), nullable=True),
     )
-    with op.batch_alter_table("workspaces") as batch:
-        for column in ("reminders_on", "receipts_on"):
-            batch.alter_column(column, existing_type=sa.Boolean(), nullable=False)
-    with op.batch_alter_table("subscriptions") as batch:
-        batch.add_column(
-            sa.Column("remind_at", core.model.UTCDateTime(timezone=True), nullable=True)
-        )
     op.create_index("ix_subscriptions_remind", "subscriptions", ["remind_at", "id"])
 
 
