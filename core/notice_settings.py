@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
-from core.errors import InvalidRequest
+from core.errors import N_, InvalidRequest
 from core.notice_kinds import NoticeGroup, group_of
 from core.quiet_hours import QuietHours
 
@@ -20,11 +20,13 @@ ON_WORDS = frozenset({"on", "yes"})
 MAX_ZONE = 64
 """The longest zone name stored (IANA's longest is 32 characters)."""
 
-_WINDOW = re.compile(r"(\d{1,2})(?::(\d{2}))?\s*[-\u2013\u2014]\s*(\d{1,2})(?::(\d{2}))?")
+_WINDOW = re.compile(r"(\d{1,2})(?::(\d{2}))?\s*[-\u2013\u2014]\s*(\d{1,2})(?::(\d{2}))?", re.ASCII)
 
-BAD_WINDOW = "Type quiet hours as two times of day, such as 22:00-07:00, or off for none."
-SAME_ENDS = "Quiet hours need a start and an end that differ, such as 22:00-07:00; off for none."
-BAD_ZONE = (
+BAD_WINDOW = N_("Type quiet hours as two times of day, such as 22:00-07:00, or off for none.")
+SAME_ENDS = N_(
+    "Quiet hours need a start and an end that differ, such as 22:00-07:00; off for none."
+)
+BAD_ZONE = N_(
     "That is not a time zone I know. Type its IANA name, such as Asia/Ho_Chi_Minh, "
     "Europe/Berlin or UTC."
 )
