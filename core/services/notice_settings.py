@@ -36,9 +36,10 @@ async def stored_settings(session: AsyncSession, workspace_id: int) -> NoticeSet
 
 
 async def notice_settings(ctx: Context, actor: Actor, workspace_id: int) -> NoticeSettings:
-    """What `/notify` and `/timezone` show: for the workspace's billing admins."""
+    """What `/notify` and `/timezone` show; any member may read them, only billing admins
+    change them (the chats refuse members before showing them)."""
     async with ctx.db.read() as session:
-        await authorize(session, workspace_id, actor, Action.MANAGE_NOTICES)
+        await authorize(session, workspace_id, actor, Action.VIEW_DETAILS)
         return await stored_settings(session, workspace_id)
 
 
