@@ -176,19 +176,14 @@ async def timezone_begin(turn: Turn) -> Move:
 async def _set_zone(turn: Turn, typed: str) -> Move:
     async with admins_named(turn):
         settings = await set_timezone(turn.services, turn.actor, workspace_of(turn), typed)
-    shown = Translator(turn.t.language, settings.timezone)
+    t = Translator(turn.t.language, settings.timezone)
     now = turn.services.clock.now()
-    return Done(
-        (
-            Text(
-                shown(
-                    "The time zone is now {zone}: dates are shown in it (it is {now} there).",
-                    zone=settings.timezone,
-                    now=shown.when(now),
-                )
-            ),
-        )
+    said = t(
+        "The time zone is now {zone}: dates are shown in it (it is {now} there).",
+        zone=settings.timezone,
+        now=t.when(now),
     )
+    return Done((Text(said),))
 
 
 async def ask_zone(turn: Turn) -> list[Reply]:

@@ -190,3 +190,19 @@ async def test_help_lists_both_commands(open_console: ChatFactory) -> None:
     shown = await (await open_console()).say("/help")
     assert "/notify - reminders, receipts and quiet hours (billing admins)" in shown
     assert "/timezone - the time zone dates are shown in (billing admins)" in shown
+
+
+async def test_the_settings_in_vietnamese(open_console: ChatFactory, services: Context) -> None:
+    admin = await open_console(language="vi")
+    shown = await admin.say("/notify")
+    assert "Lời nhắc (gia hạn và dùng thử sắp kết thúc): bật" in shown
+    assert "Giờ yên lặng: 22:00\u201307:00 (UTC)" in shown
+    assert "luôn được gửi" in shown
+    assert "Đã tắt lời nhắc." in await admin.say("Tắt lời nhắc")
+    refused = await admin.say("/notify quiet 99")
+    assert "Hãy gõ giờ yên lặng bằng hai mốc giờ trong ngày" in refused
+    assert "Múi giờ hiện là Asia/Ho_Chi_Minh" in await admin.say("/timezone Asia/Ho_Chi_Minh")
+    assert "Tôi không biết múi giờ đó." in await admin.say("/timezone Hà Nội")
+    assert await settings(services, admin) == NoticeSettings(
+        False, True, DEFAULTS.quiet, "Asia/Ho_Chi_Minh"
+    )
