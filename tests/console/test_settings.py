@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from core.access import Actor
+from core.access import Actor, StaffTier
 from core.model import Workspace
 from core.notice_settings import NoticeSettings
 from core.quiet_hours import QuietHours
 from core.services.context import Context
 from core.services.notice_settings import notice_settings
+from core.staff import StaffDirectory
 from tests.console.conftest import Chat, ChatFactory
 
 DEFAULTS = NoticeSettings(
@@ -206,3 +207,15 @@ async def test_the_settings_in_vietnamese(open_console: ChatFactory, services: C
     assert await settings(services, admin) == NoticeSettings(
         False, True, DEFAULTS.quiet, "Asia/Ho_Chi_Minh"
     )
+
+
+async def test_support_staff_are_refused_the_customers_settings(
+    open_console: ChatFactory, services: Context
+) -> None:
+    admin = await open_console(user="alice")
+    services.staff = StaffDirectory({"console:sam": StaffTier.MANAGER})
+    sam = await open_console(user="sam", role="member")
+    for command in ("/notify receipts off", "/timezone Europe/Berlin"):
+        shown = await sam.say(command)
+        assert "Only the workspace's billing admins can change its notices and time zone." in shown
+    assert await settings(services, admin) == DEFAULTS
