@@ -50,6 +50,8 @@ COMMAND_FLOWS = {
     "resume": "resume",
     "trial": "trial",
     "withdraw": "withdraw",
+    "notify": "notify",
+    "timezone": "timezone",
     # Registered only by platforms whose users join workspaces (bot.flows.workspace).
     "workspace": "workspace",
     "workspaces": "workspaces",
@@ -465,6 +467,8 @@ def help_text(t: Translator) -> str:
             t("/resume - take an unsubscribe back before it takes effect"),
             t("/trial - try a package for free"),
             t("/language - English or Vietnamese"),
+            t("/notify - reminders, receipts and quiet hours (billing admins)"),
+            t("/timezone - the time zone dates are shown in (billing admins)"),
             t("/back - the previous step; /cancel - stop what you are doing"),
         ]
     )

@@ -11,6 +11,7 @@ from core.catalog import Catalog
 from core.lifecycle import Note, NoteKind, Status
 from core.pricing import Quote, QuoteKind, Terms
 from core.services.queries import SubscriptionView
+from core.states import InactiveReason
 
 STATUS_LABELS = {
     Status.ACTIVE: N_("Active"),
@@ -45,9 +46,36 @@ def note_text(t: Translator, catalog: Catalog, note: Note) -> str:
     )
 
 
+INACTIVE_REASONS = {
+    InactiveReason.NEVER_PAID: N_("Why: it was never paid for."),
+    InactiveReason.TRIAL_EXPIRED: N_("Why: the trial ended."),
+    InactiveReason.CANCELLED: N_("Why: it was cancelled."),
+    InactiveReason.LAPSED: N_("Why: the renewal was not paid in time."),
+}
+
+
 def subscription_block(t: Translator, catalog: Catalog, view: SubscriptionView) -> str:
+    heading = f"{view.package.name} ({view.package.code}) - {status_label(t, view.status)}"
+    if view.status is Status.TRY:
+        lines = [heading, *_trial_lines(t, view)]
+    else:
+        lines = [heading, *_paid_lines(t, view)]
+    lines.append(t("Registered from: {date}", date=t.when(view.registered_at)))
+    lines.extend(t("Note: {note}", note=note_text(t, catalog, note)) for note in view.notes)
+    return "\n".join(lines)
+
+
+def _trial_lines(t: Translator, view: SubscriptionView) -> list[str]:
+    """A Try costs nothing: its end, and no price or total as if it would be charged."""
+    lines = [t("Accounts: {n}", n=view.quantity)]
+    if view.trial_ends_at is not None:
+        lines.append(t("Trial ends: {date}", date=t.when(view.trial_ends_at)))
+    lines.append(t("Nothing will be charged: the trial ends unless you buy the package."))
+    return lines
+
+
+def _paid_lines(t: Translator, view: SubscriptionView) -> list[str]:
     lines = [
-        f"{view.package.name} ({view.package.code}) - {status_label(t, view.status)}",
         t(
             "Price: {price} per account for {months}",
             price=t.money(view.price_per_account),
@@ -56,11 +84,20 @@ def subscription_block(t: Translator, catalog: Catalog, view: SubscriptionView) 
         t("Accounts: {n} - Total: {total}", n=view.quantity, total=t.money(view.total)),
         t("Billing cycle: {months}", months=months(t, view.cycle_months)),
     ]
-    if view.next_payment_at is not None:
+    due = view.renewal_due
+    if due is not None:
+        lines.append(
+            t(
+                "Renewal overdue: {amount} to pay by {date}",
+                amount=t.money(due.amount),
+                date=t.when(due.deadline),
+            )
+        )
+    elif view.next_payment_at is not None:
         lines.append(t("Next payment: {date}", date=t.when(view.next_payment_at)))
-    lines.append(t("Registered from: {date}", date=t.when(view.registered_at)))
-    lines.extend(t("Note: {note}", note=note_text(t, catalog, note)) for note in view.notes)
-    return "\n".join(lines)
+    if view.inactive_reason is not None:
+        lines.append(t(INACTIVE_REASONS[view.inactive_reason]))
+    return lines
 
 
 def review_lines(t: Translator, catalog: Catalog, quote: Quote) -> tuple[tuple[str, str], ...]:

@@ -92,6 +92,7 @@ class Action(StrEnum):
     BUY = "buy"
     UNSUBSCRIBE = "unsubscribe"
     MANAGE_ADMINS = "manage_admins"
+    MANAGE_NOTICES = "manage_notices"
     SUPPORT = "support"
 
 
@@ -143,6 +144,9 @@ _REFUSALS = {
     Action.MANAGE_ADMINS: N_(
         "Only the workspace's billing admins can grant or take back the billing admin role."
     ),
+    Action.MANAGE_NOTICES: N_(
+        "Only the workspace's billing admins can change its notices and time zone."
+    ),
     Action.SUPPORT: N_("Only support staff can do that."),
 }
 
@@ -178,7 +182,13 @@ def allowed(action: Action, actor: Actor, role: str | None) -> bool:
         return action in (Action.VIEW_DETAILS, Action.SUPPORT)
     if action is Action.VIEW_DETAILS:
         return role is not None
-    if action in (Action.START_TRIAL, Action.BUY, Action.UNSUBSCRIBE, Action.MANAGE_ADMINS):
+    if action in (
+        Action.START_TRIAL,
+        Action.BUY,
+        Action.UNSUBSCRIBE,
+        Action.MANAGE_ADMINS,
+        Action.MANAGE_NOTICES,
+    ):
         return is_billing_admin(role)
     return False
 

@@ -76,6 +76,14 @@ def help_text(t: Translator, command: str) -> str:
                 "{command} admins - the billing admins; {command} admins add @name makes one",
                 command=command,
             ),
+            t(
+                "{command} notify - reminders, receipts and quiet hours (billing admins)",
+                command=command,
+            ),
+            t(
+                "{command} timezone - the time zone dates are shown in (billing admins)",
+                command=command,
+            ),
             t("The buttons also offer Back and Cancel; the Home tab shows the details."),
         ]
     )

@@ -20,6 +20,8 @@ def command_menu(t: Translator) -> list[tuple[str, str]]:
         ("invite", t("invite an admin or a member")),
         ("workspaces", t("switch to another of your workspaces")),
         ("language", t("English or Vietnamese")),
+        ("notify", t("reminders, receipts and quiet hours")),
+        ("timezone", t("the time zone dates are shown in")),
         ("help", t("what I can do")),
         ("cancel", t("stop what you are doing")),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.flow import Flow
-from bot.flows import details, plans, trial, unsubscribe, upgrade
+from bot.flows import details, plans, settings, trial, unsubscribe, upgrade
 from bot.flows.staff import staff_flow
 
 
@@ -16,6 +16,8 @@ def all_flows() -> dict[str, Flow]:
         unsubscribe.UNSUBSCRIBE,
         unsubscribe.RESUME,
         unsubscribe.WITHDRAW,
+        settings.NOTIFY,
+        settings.TIMEZONE,
         staff_flow(),
     ]
     return {flow.name: flow for flow in flows}

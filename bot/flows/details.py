@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.flow import Done, Flow, Move, Turn
 from bot.render import subscription_block
-from bot.vocabulary import Choices, Option, Reply, Text
+from bot.vocabulary import Choices, Link, Option, Reply, Text
 from core.access import Action
 from core.lifecycle import Status
 from core.services.queries import SubscriptionView, permitted, subscription_details
@@ -29,6 +29,26 @@ def actions(turn: Turn, view: SubscriptionView, may: frozenset[Action]) -> list[
     return found
 
 
+def pay(turn: Turn, view: SubscriptionView) -> list[Reply]:
+    """An overdue renewal's Pay button, or word that its link is still being made."""
+    due, t = view.renewal_due, turn.t
+    if due is None:
+        return []
+    if due.payment_link is None:
+        return [
+            Text(
+                t(
+                    "The payment link for {package} is on its way: send {command} again in a "
+                    "minute.",
+                    package=view.package.name,
+                    command=turn.command("subscription"),
+                )
+            )
+        ]
+    label = t("Pay {amount} for {package}", amount=t.money(due.amount), package=view.package.name)
+    return [Link(label, due.payment_link)]
+
+
 async def begin(turn: Turn) -> Move:
     t = turn.t
     if turn.workspace_id is None:
@@ -39,6 +59,8 @@ async def begin(turn: Turn) -> Move:
     options: list[Option] = []
     for view in details.subscriptions:
         replies.append(Text(subscription_block(t, turn.services.catalog, view)))
+        if Action.BUY in may:
+            replies.extend(pay(turn, view))
         options.extend(actions(turn, view, may))
     if not details.subscriptions:
         replies.append(Text(t("This workspace has no subscriptions yet.")))

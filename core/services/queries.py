@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Action, Actor, allowed
 from core.catalog import Package
 from core.lifecycle import Note, Status, next_payment_at, notes, status
-from core.model import Subscription, SubscriptionState, TrialUse
+from core.model import Order, Subscription, SubscriptionState, TrialUse
 from core.money import Money
 from core.pricing import price_per_account
 from core.services.context import Context, authorize, get_workspace, role_of
+from core.states import InactiveReason, OrderKind, OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,17 @@ class PackageLine:
     @property
     def is_current(self) -> bool:
         return self.status in (Status.ACTIVE, Status.TRY)
+
+
+@dataclass(frozen=True, slots=True)
+class RenewalDue:
+    """An overdue renewal's order: what to pay, by when (the grace end), and where."""
+
+    reference: str
+    amount: Money
+    deadline: datetime
+    payment_link: str | None
+    """None until the provider has given the order its link."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,10 @@ class SubscriptionView:
     trial_ends_at: datetime | None
     cancel_at_period_end: bool
     has_scheduled_change: bool
+    inactive_reason: InactiveReason | None = None
+    """Why it is Inactive (None while Active or Try)."""
+    renewal_due: RenewalDue | None = None
+    """Set in the details of a subscription in grace with its renewal unpaid."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +114,7 @@ def view(ctx: Context, sub: Subscription) -> SubscriptionView:
         trial_ends_at=sub.trial_ends_at,
         cancel_at_period_end=sub.cancel_at_period_end,
         has_scheduled_change=sub.scheduled_package is not None,
+        inactive_reason=sub.inactive_reason if sub.state == SubscriptionState.INACTIVE else None,
     )
 
 
@@ -132,12 +150,36 @@ async def subscription_details(ctx: Context, actor: Actor, workspace_id: int) ->
             select(Subscription).where(Subscription.workspace_id == workspace_id)
         )
         views = _ordered(ctx, subs)
+        due = await renewals_due(session, workspace_id)
         return Details(
             workspace.id,
             workspace.name,
             Money(workspace.credit_balance, workspace.currency),
-            tuple(views),
+            tuple(replace(v, renewal_due=due.get(v.id)) for v in views),
         )
+
+
+async def renewals_due(session: AsyncSession, workspace_id: int) -> dict[int, RenewalDue]:
+    """The unpaid renewal of each of the workspace's subscriptions in grace, by subscription."""
+    rows = await session.execute(
+        select(Order, Subscription.grace_until)
+        .join(Subscription, Subscription.id == Order.subscription_id)
+        .where(
+            Order.workspace_id == workspace_id,
+            Order.kind == OrderKind.RENEWAL,
+            Order.status == OrderStatus.PENDING,
+            Subscription.state == SubscriptionState.ACTIVE,
+            Subscription.grace_until.is_not(None),
+        )
+        .order_by(Order.id)
+    )
+    found: dict[int, RenewalDue] = {}
+    for order, grace_until in rows.tuples():
+        assert order.subscription_id is not None and grace_until is not None
+        found[order.subscription_id] = RenewalDue(
+            order.reference, Money(order.due_now, order.currency), grace_until, order.payment_link
+        )
+    return found
 
 
 async def require_permission(ctx: Context, actor: Actor, workspace_id: int, action: Action) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from adapters.slack.texts import typed_command
 from bot.i18n import Translator
 from bot.notices import notice_text
@@ -30,3 +32,11 @@ def test_elsewhere_the_notice_names_the_slash_command() -> None:
     assert "Send /subscription for the details." in notice_text(
         Translator("en"), load_catalog(), notice
     )
+
+
+def test_the_settings_commands_are_subcommands_and_the_manifest_names_them() -> None:
+    assert typed_command("/plans", "notify") == "/plans notify"
+    assert typed_command("/plans", "timezone") == "/plans timezone"
+    manifest = (Path(__file__).parents[2] / "slack" / "manifest.yaml").read_text()
+    hint = next(line for line in manifest.splitlines() if "details | upgrade" in line)
+    assert "notify" in hint and "timezone" in hint
