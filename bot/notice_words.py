@@ -151,12 +151,12 @@ def renewal_reminder(w: Words, p: k.RenewalReminder) -> list[Reply]:
 
 
 def _to_pay(w: Words, amount: int | None, currency: str | None, by: datetime | None) -> str:
-    """ "Amount: 30,00 US$, to pay by …": what is known of the renewal's bill."""
+    """ "Amount: $30.00. Due by …": what is known of the renewal's bill."""
     t, parts = w.t, []
     if (price := w.amount(amount, currency)) is not None:
         parts.append(t("Amount: {amount}.", amount=price))
     if by is not None:
-        parts.append(t("Pay it by {date} to keep it active.", date=t.when(by)))
+        parts.append(t("Due by {date}.", date=t.when(by)))
     return "".join(" " + part for part in parts)
 
 
