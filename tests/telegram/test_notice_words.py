@@ -11,7 +11,9 @@ import pytest
 
 from core.access import Actor
 from core.services.context import Context
+from core.services.subscriptions import unsubscribe
 from core.services.workspaces import create_workspace
+from tests.integration.helpers import subscription
 from tests.notice_cases import (
     CASES,
     LOCAL_TIME,
@@ -78,3 +80,21 @@ async def test_each_notice_reaches_telegram_in_its_language_with_its_action(
     else:
         (button,) = buttons.values()
         assert button == {"text": label(case.action, language), "url": case.action.url(state)}
+
+
+async def test_unsubscribing_tells_the_chat_whose_resume_button_takes_it_back(
+    hook: Telegram, api: FakeBotApi, services: Context
+) -> None:
+    owner = Actor("telegram", str(OWNER))
+    workspace_id = await create_workspace(services, owner, "Acme", timezone=ZONE)
+    state = await arrange(services, owner, workspace_id, "active")
+    assert hook.bot is not None
+    await hook.bot.deliver_notices()
+    await unsubscribe(services, owner, workspace_id, state.sub.id)
+
+    assert await hook.bot.deliver_notices() == 1
+    assert "Contact Center 2 will end on" in api.texts(OWNER)[-1]
+    text = await hook.tap(OWNER, "Resume")
+    assert "Resume Contact Center 2? It will renew as usual." in text
+    await hook.tap(OWNER, "Resume")
+    assert not (await subscription(services, workspace_id, "cc2")).cancel_at_period_end

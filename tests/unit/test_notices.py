@@ -18,6 +18,15 @@ from bot.notices import (
 )
 from bot.vocabulary import Choices, Link, Option, Reply, Text
 from core.catalog import Catalog, load_catalog
+from core.clock import parse_iso
+from core.notice_kinds import (
+    CancellationRequested,
+    GraceReminder,
+    NoticeKind,
+    OrderExpired,
+    OrderReplaced,
+    RenewalDue,
+)
 from core.ports import Notice
 from core.staff import StaffChat, StaffDirectory
 from core.staff_notices import (
@@ -252,3 +261,29 @@ def test_a_staff_chat_reads_the_default_language_in_the_workspace_zone() -> None
     assert (t.language, t.timezone) == ("en", "Asia/Ho_Chi_Minh")
     assert notice_translator(staff, to_customer, "vi", "UTC").language == "vi"
     assert notice_translator(staff, to_customer, None, "UTC").language == "en"
+
+
+def test_every_kind_of_the_catalogue_has_its_renderer() -> None:
+    assert {kind.value for kind in NoticeKind} <= set(NOTICE_RENDERERS)
+
+
+def test_a_bill_without_its_link_yet_points_to_the_details_for_it(catalog: Catalog) -> None:
+    until = parse_iso("2026-02-01T10:00:00Z")
+    for payload in (RenewalDue(5, "cc2"), GraceReminder(5, "cc2", until)):
+        replies = notice_replies(EN, catalog, Notice.of(payload, 42, ("telegram", "1001")))
+        assert "Send /subscription for the payment link." in texts(replies)
+        assert not any(isinstance(r, Link) for r in replies)
+
+
+def test_words_left_out_of_an_older_payload_are_left_out_of_the_notice(catalog: Catalog) -> None:
+    chat = ("telegram", "1001")
+    asked = notice_replies(EN, catalog, Notice.of(CancellationRequested(5, "cc1"), 42, chat))
+    assert texts(asked) == "Contact Center 1 is set to end at its period end."
+    assert buttons(asked) == {"Resume": "run:resume:5"}
+    replaced = notice_text(EN, catalog, Notice.of(OrderReplaced("ord_1", "cc1"), 42, chat))
+    assert replaced == (
+        "The payment link of order ord_1 (Contact Center 1) no longer works: a newer order "
+        "replaced it. Send /subscription for the details."
+    )
+    unknown = notice_text(EN, catalog, Notice.of(OrderExpired("ord_1", "gone"), 42, chat))
+    assert "Order ord_1 for gone expired unpaid" in unknown
