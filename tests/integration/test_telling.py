@@ -3,10 +3,14 @@ order started or, with none, to each billing admin (DESIGN 14)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from core.access import Actor
 from core.clock import FixedClock
+from core.model import OutboxNotice
 from core.notice_kinds import (
     CancellationRequested,
     ChangeScheduled,
@@ -20,6 +24,7 @@ from core.ports import Notice, RecordingNotifier
 from core.pricing import Terms
 from core.services.context import Context
 from core.services.orders import Chat, place_order, schedule_downgrade
+from core.services.outbox import OutboxNotifier
 from core.services.payments import Release, record_payment_failure, release_order
 from core.services.subscriptions import start_trial, unsubscribe
 from core.services.sweep import sweep
@@ -134,3 +139,16 @@ async def test_payment_notices_carry_typed_payloads_and_reach_an_admin_without_a
     assert payload_of(failed.kind, failed.data) == PaymentFailed(
         unchatted.reference, "cc2", reason="payment failed"
     )
+
+
+async def test_a_told_event_is_stored_in_the_outbox_with_its_cause(
+    ctx: Context, owner: Actor, workspace_id: int
+) -> None:
+    stored = replace(ctx, notifier=OutboxNotifier(ctx.db, ctx.clock))
+    await place_order(stored, owner, workspace_id, Terms("cc2", 12, 100), chat=CHAT)
+    await place_order(stored, owner, workspace_id, Terms("cc2", 12, 150), chat=OTHER)
+    async with ctx.db.read() as session:
+        rows = list(await session.scalars(select(OutboxNotice)))
+    assert [(r.kind, r.chat_platform, r.chat_id) for r in rows] == [
+        ("order.replaced", CHAT.platform, CHAT.chat_id)
+    ]
