@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.flow import slash, standing
+from bot.flow import slash
 from bot.i18n import DEFAULT_LANGUAGE, Translator
-from bot.render import accounts
+from bot.notice_words import WORDS, Renderer, Words
 from bot.staff_change_notices import staff_changed, staff_decided
 from bot.staff_notices import staff_approval, staff_flagged
-from bot.vocabulary import Choices, Link, Option, Reply, Text
+from bot.vocabulary import Link, Reply, Text
 from core.catalog import Catalog
-from core.clock import parse_iso
+from core.notice_kinds import PAYLOADS, NoticeKind, payload_of
 from core.ports import Notice
 from core.staff import StaffDirectory
 
@@ -21,129 +21,21 @@ NoticeRenderer = Callable[[Translator, Catalog, Notice, Command], list[Reply]]
 """Turns one kind of notice into replies; `command` says how a command is typed there."""
 
 
-def _package(catalog: Catalog, code: object) -> str:
-    text = str(code)
-    return catalog.package(text).name if catalog.has_package(text) else text
+LEGACY_KINDS = {"subscription.ended": NoticeKind.CANCELLATION_EFFECTIVE.value}
+"""Kinds stored under an earlier name, read as the kind they became."""
 
 
-def _one_tap(question: str, *options: Option) -> Choices:
-    """A notice's buttons: standing values, so version 0 serves however old it is."""
-    return Choices(question, options, 0)
+def _typed(render: Renderer) -> NoticeRenderer:
+    """A customer kind's renderer over its typed payload; a payload that cannot be read (an
+    old or damaged row) falls back to pointing at the details."""
 
+    def replies(t: Translator, catalog: Catalog, notice: Notice, command: Command) -> list[Reply]:
+        payload = payload_of(LEGACY_KINDS.get(notice.kind, notice.kind), notice.data)
+        if payload is None:
+            return something_changed(t, catalog, notice, command)
+        return render(Words(t, catalog, command), payload)
 
-def payment_succeeded(t: Translator, catalog: Catalog, notice: Notice, _: Command) -> list[Reply]:
-    data = notice.data
-    text = t(
-        "Payment received for order {order}: {package} is Active with {accounts}.",
-        order=data.get("order"),
-        package=_package(catalog, data.get("package")),
-        accounts=accounts(t, int(str(data.get("quantity", 0)))),
-    )
-    if until := data.get("period_end"):
-        text += " " + t("Next payment: {date}.", date=t.when(parse_iso(str(until))))
-    return [Text(text)]
-
-
-def payment_failed(t: Translator, _: Catalog, notice: Notice, command: Command) -> list[Reply]:
-    text = t(
-        "The payment for order {order} failed. You can try again with {command}.",
-        order=notice.data.get("order"),
-        command=command("upgrade"),
-    )
-    upgrade = Option(t("Upgrade"), standing("upgrade"))
-    return [Text(text), _one_tap(t("Try the payment again?"), upgrade)]
-
-
-def payment_needs_support(t: Translator, _: Catalog, notice: Notice, __: Command) -> list[Reply]:
-    """Credited: the money is in the balance; a mismatch was not applied at all."""
-    order = notice.data.get("order")
-    if notice.data.get("outcome") == "credited":
-        return [
-            Text(
-                t(
-                    "A payment for order {order} could not be applied as quoted; its amount "
-                    "was kept as credit and support has been told.",
-                    order=order,
-                )
-            )
-        ]
-    return [
-        Text(
-            t(
-                "A payment for order {order} did not match the order, so it was not applied; "
-                "support has been told.",
-                order=order,
-            )
-        )
-    ]
-
-
-def _pay(t: Translator, link: str) -> Link:
-    return Link(t("Pay"), link)
-
-
-def renewal_charge_failed(
-    t: Translator, catalog: Catalog, notice: Notice, command: Command
-) -> list[Reply]:
-    package, link = _package(catalog, notice.data.get("package")), notice.data.get("link")
-    if not link:
-        return [
-            Text(
-                t(
-                    "The renewal of {package} could not be charged to the saved payment "
-                    "method. Pay it within the grace period: {link}",
-                    package=package,
-                    link=command("subscription"),
-                )
-            )
-        ]
-    text = t(
-        "The renewal of {package} could not be charged to the saved payment method. "
-        "Pay it within the grace period.",
-        package=package,
-    )
-    return [Text(text), _pay(t, str(link))]
-
-
-def renewal_due(t: Translator, catalog: Catalog, notice: Notice, _: Command) -> list[Reply]:
-    package, link = _package(catalog, notice.data.get("package")), notice.data.get("link")
-    text = t(
-        "The renewal of {package} is due. Pay it within the grace period to keep it active.",
-        package=package,
-    )
-    return [Text(text), _pay(t, str(link))] if link else [Text(text)]
-
-
-def renewal_charged(t: Translator, catalog: Catalog, notice: Notice, _: Command) -> list[Reply]:
-    package = _package(catalog, notice.data.get("package"))
-    return [Text(t("{package} was renewed from your credit balance.", package=package))]
-
-
-def trial_ended(t: Translator, catalog: Catalog, notice: Notice, _: Command) -> list[Reply]:
-    package = _package(catalog, notice.data.get("package"))
-    buy = Option(t("Upgrade or buy"), standing("upgrade"))
-    return [
-        Text(t("The trial of {package} has ended.", package=package)),
-        _one_tap(t("Buy it now?"), buy),
-    ]
-
-
-def subscription_ended(t: Translator, catalog: Catalog, notice: Notice, _: Command) -> list[Reply]:
-    package = _package(catalog, notice.data.get("package"))
-    return [Text(t("{package} has ended as you asked.", package=package))]
-
-
-def subscription_suspended(
-    t: Translator, catalog: Catalog, notice: Notice, _: Command
-) -> list[Reply]:
-    """Renewing a suspended subscription is buying it again (P8, P7)."""
-    package = _package(catalog, notice.data.get("package"))
-    subscription = str(notice.data.get("subscription_id") or "")
-    renew = Option(t("Renew"), standing("upgrade", subscription))
-    return [
-        Text(t("{package} was suspended: the renewal was not paid in time.", package=package)),
-        _one_tap(t("Renew {package}?", package=package), renew),
-    ]
+    return replies
 
 
 def something_changed(t: Translator, _: Catalog, __: Notice, command: Command) -> list[Reply]:
@@ -159,15 +51,8 @@ def something_changed(t: Translator, _: Catalog, __: Notice, command: Command) -
 
 
 NOTICE_RENDERERS: dict[str, NoticeRenderer] = {
-    "payment.succeeded": payment_succeeded,
-    "payment.failed": payment_failed,
-    "payment.needs_support": payment_needs_support,
-    "renewal.charge_failed": renewal_charge_failed,
-    "renewal.due": renewal_due,
-    "renewal.charged": renewal_charged,
-    "trial.ended": trial_ended,
-    "subscription.ended": subscription_ended,
-    "subscription.suspended": subscription_suspended,
+    **{kind.value: _typed(WORDS[cls]) for kind, cls in PAYLOADS.items()},
+    **{old: _typed(WORDS[PAYLOADS[NoticeKind(new)]]) for old, new in LEGACY_KINDS.items()},
     "staff.flagged": staff_flagged,
     "staff.approval": staff_approval,
     "staff.changed": staff_changed,

@@ -83,6 +83,10 @@ class PaymentSucceeded:
     package: str
     quantity: int = 0
     period_end: datetime | None = None
+    subscription_id: int | None = None
+    cycle_months: int = 0
+    amount: int | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,8 @@ class OrderReplaced:
     order: str
     package: str
     replaced_by: str | None = None
+    link: str | None = None
+    """The replacing order's payment link, read from it at send time."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""P9: pending quotes past their validity lapse, and their payment links are withdrawn."""
+"""P9: pending quotes past their validity lapse, their chats are told, and their payment links
+are withdrawn."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from core import order_lifecycle
 from core.model import Order, OrderKind, OrderStatus
 from core.order_lifecycle import QUOTE_LAPSED, NotPayable
 from core.services.context import Context
+from core.services.order_notices import addressed, expired_notice
 from core.services.subscriptions import withdraw_links
 
 
@@ -33,4 +35,6 @@ async def expire_orders(ctx: Context, now: datetime, counts: Counter[str]) -> No
             order_lifecycle.move(order, OrderStatus.EXPIRED, now, QUOTE_LAPSED)
         if expired:
             counts["order.expired"] += len(expired)
+            # With the expiry, in its unit of work: its chat hears the link is void.
+            await ctx.send(await addressed(session, [expired_notice(o) for o in expired]))
     await withdraw_links(ctx, [o.provider_reference for o in expired if o.provider_reference])

@@ -20,11 +20,13 @@ from core.errors import PROVIDER_UNAVAILABLE, Conflict, InvalidRequest, PaymentP
 from core.model import Order, OrderKind, OrderStatus, Subscription, SubscriptionState
 from core.order_lifecycle import QUOTE_LAPSED, NotPayable, payable
 from core.order_values import order_values
+from core.ports import Notice
 from core.pricing import Quote, QuoteKind, RunningPeriod, Terms, check_terms, quote
 from core.services.changes import subscription_change
 from core.services.checkouts import attach_checkout, checkout_request, withdraw_replaced
 from core.services.context import Context, audit, authorize, get_subscription, get_workspace
 from core.services.fulfilment import fulfil, subscription_for_package
+from core.services.order_notices import addressed, change_notice, replaced_notice
 
 
 class Placement(Enum):
@@ -150,9 +152,9 @@ def _base_key(base: Subscription | None) -> tuple[int | None, int | None]:
 
 async def _cancel_older(
     session: AsyncSession, workspace_id: int, base: Subscription | None, package: str, at: datetime
-) -> list[str]:
+) -> list[Order]:
     """P9: a newer order for the same subscription cancels the older pending one (one that
-    already lapsed is closed as expired, which is what it is)."""
+    already lapsed is closed as expired, which is what it is); returns the closed orders."""
     stmt = select(Order).where(
         Order.workspace_id == workspace_id,
         Order.status.in_(order_lifecycle.reached_from(OrderStatus.CANCELLED)),
@@ -162,15 +164,22 @@ async def _cancel_older(
         stmt = stmt.where(Order.subscription_id == base.id)
     else:
         stmt = stmt.where(Order.subscription_id.is_(None), Order.package == package)
-    cancelled = []
-    for older in await session.scalars(stmt.with_for_update()):
+    closed = list(await session.scalars(stmt.with_for_update()))
+    for older in closed:
         if order_lifecycle.payable(older, at) is NotPayable.EXPIRED:
             order_lifecycle.move(older, OrderStatus.EXPIRED, at, QUOTE_LAPSED)
         else:
             order_lifecycle.move(older, OrderStatus.CANCELLED, at, "replaced by a newer order")
-        if older.provider_reference:
-            cancelled.append(older.provider_reference)
-    return cancelled
+    return closed
+
+
+def _told_replaced(closed: list[Order], newer: Order) -> list[Notice]:
+    """The chats of replaced orders whose link was handed out: that link is void now."""
+    return [
+        replaced_notice(older, newer)
+        for older in closed
+        if older.payment_link and older.status == OrderStatus.CANCELLED
+    ]
 
 
 def _order_from(
@@ -333,13 +342,15 @@ async def _new_order(
     )
     session.add(order)
     await session.flush()
+    await ctx.send(await addressed(session, _told_replaced(replaced, order)))
     if order.due_now == 0:
         order.provider = "balance"
         await fulfil(session, order, workspace, now, actor)
     else:
         request = checkout_request(ctx, order, workspace.name)
         after_commit(session, partial(attach_checkout, ctx, order, request))
-    after_commit(session, partial(withdraw_replaced, ctx, replaced))
+    references = [o.provider_reference for o in replaced if o.provider_reference]
+    after_commit(session, partial(withdraw_replaced, ctx, references))
     return order, q
 
 
@@ -392,6 +403,7 @@ async def schedule_downgrade(
         base.scheduled_package = requested.package
         base.scheduled_quantity = requested.quantity
         base.scheduled_cycle_months = requested.cycle_months
+        await ctx.send(await addressed(session, [await change_notice(session, base)]))
         audit(
             session,
             at=now,

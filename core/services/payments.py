@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import order_lifecycle
 from core.access import Actor
-from core.clock import format_iso
 from core.errors import NotFound
 from core.model import (
     Order,
@@ -22,10 +21,12 @@ from core.model import (
     ProviderEvent,
     Workspace,
 )
+from core.notice_kinds import PaymentFailed, PaymentNeedsSupport, PaymentSucceeded
 from core.order_lifecycle import NotPayable
 from core.ports import Notice
 from core.services.context import Context, audit, get_workspace
 from core.services.fulfilment import fulfil, move_balance, stale_reason
+from core.services.order_notices import addressed, expired_notice
 from core.services.provider_orders import FAILED_ATTEMPT
 from core.staff import StaffDirectory
 from core.staff_notices import FlaggedPayment, FlagReason, to_staff_chats
@@ -83,14 +84,9 @@ async def claim_event(
     return True
 
 
-def _notice(kind: str, order: Order, **data: object) -> Notice:
-    return Notice(
-        kind,
-        order.workspace_id,
-        order.chat_platform,
-        order.chat_id,
-        {"order": order.reference, "package": order.package, **data},
-    )
+def _notice(order: Order, payload: object) -> Notice:
+    """A notice about an order, for the chat where it started."""
+    return Notice.of(payload, order.workspace_id, (order.chat_platform, order.chat_id))
 
 
 async def apply_payment(
@@ -163,18 +159,17 @@ async def _settle(
     if payment.outcome == PaymentOutcome.APPLIED:
         order.provider = order.provider or payment.provider
         sub = await fulfil(session, order, workspace, at, actor, payment.id)
-        return [
-            _notice(
-                "payment.succeeded",
-                order,
-                subscription_id=sub.id,
-                quantity=sub.quantity,
-                cycle_months=sub.cycle_months,
-                period_end=None if sub.period_end is None else format_iso(sub.period_end),
-                amount=payment.amount,
-                currency=payment.currency,
-            )
-        ]
+        succeeded = PaymentSucceeded(
+            order.reference,
+            order.package,
+            quantity=sub.quantity,
+            period_end=sub.period_end,
+            subscription_id=sub.id,
+            cycle_months=sub.cycle_months,
+            amount=payment.amount,
+            currency=payment.currency,
+        )
+        return await addressed(session, [_notice(order, succeeded)])
     if payment.outcome == PaymentOutcome.CREDITED:
         if order_lifecycle.can_move(order.status, OrderStatus.CANCELLED):
             order_lifecycle.move(order, OrderStatus.CANCELLED, at, "paid after its base changed")
@@ -198,7 +193,10 @@ async def _settle(
         payment_id=payment.id,
         reason=payment.note,
     )
-    return [_notice("payment.needs_support", order, outcome=payment.outcome, note=payment.note)]
+    support = PaymentNeedsSupport(
+        order.reference, order.package, outcome=payment.outcome, note=payment.note
+    )
+    return await addressed(session, [_notice(order, support)])
 
 
 def _flagged(
@@ -245,7 +243,8 @@ async def record_payment_failure(
         if not retryable and order.kind != OrderKind.RENEWAL:
             order_lifecycle.move(order, OrderStatus.FAILED, now, reason)
         _audit_order(session, order, now, provider, FAILED_ATTEMPT, reason)
-        await ctx.send([_notice("payment.failed", order, reason=reason)])
+        failed = PaymentFailed(order.reference, order.package, reason=reason)
+        await ctx.send(await addressed(session, [_notice(order, failed)]))
     return True
 
 
@@ -296,6 +295,7 @@ async def release_order(
             return Release.RENEWAL_LINK_LAPSED if refused is None else Release.UNCHANGED
         order_lifecycle.move(order, OrderStatus.EXPIRED, now, reason)
         _audit_order(session, order, now, provider, "order.expired", reason)
+        await ctx.send(await addressed(session, [expired_notice(order)]))
         return Release.EXPIRED
 
 

@@ -24,6 +24,7 @@ from core.pricing import Terms, check_terms
 from core.services.changes import Change, subscription_change
 from core.services.context import Context, audit, authorize, new_subscription
 from core.services.fulfilment import subscription_for_package
+from core.services.order_notices import addressed, cancellation_notice
 
 
 async def start_trial(
@@ -138,6 +139,9 @@ async def unsubscribe(
     ) as change:
         sub = change.subscription
         closed = await end_subscription(change.session, sub, change.now)
+        if sub.cancel_at_period_end:
+            notice = await cancellation_notice(change.session, sub)
+            await ctx.send(await addressed(change.session, [notice]))
     await withdraw_links(ctx, closed)
     return sub
 

@@ -88,7 +88,13 @@ async def test_notices_go_out_with_the_installed_workspaces_token(
         )
     assert workspace_id is not None
     await services.notifier.notify(
-        Notice("payment.failed", workspace_id, "slack", "C0BILLING:UMEMBER", {"order": "A-1"})
+        Notice(
+            "payment.failed",
+            workspace_id,
+            "slack",
+            "C0BILLING:UMEMBER",
+            {"order": "A-1", "package": "cc1"},
+        )
     )
     assert installable.bot is not None
     assert await installable.bot.deliver_notices() == 1

@@ -67,8 +67,9 @@ async def test_a_flagged_payment_is_posted_to_the_staff_channel_and_show_is_for_
 ) -> None:
     workspace_id = await customer_workspace(slack, api, services)
     flagged = await flag_a_sandbox_payment(services, Actor("slack", ADMIN), workspace_id)
-    # The admin is told of support's grant; the staff channel of the flagged payment.
-    assert slack.bot is not None and await slack.bot.deliver_notices() == 2
+    # The admin is told of the payment, support's grant and the payment that could not be
+    # applied (their orders began in no chat); the staff channel of the flagged payment.
+    assert slack.bot is not None and await slack.bot.deliver_notices() == 4
     [notice] = posted_to(api, STAFF_CHANNEL)
     assert f"Flagged payment in acme (#{workspace_id})." in text_of(notice)
     assert f"for order {flagged.order} could not be applied as quoted" in text_of(notice)
@@ -146,7 +147,7 @@ async def test_with_several_installations_the_staff_channel_gets_the_vendor_team
 ) -> None:
     workspace_id = await customer_workspace(two_teams, api, two_teams.ctx)
     await flag_a_sandbox_payment(two_teams.ctx, Actor("slack", ADMIN), workspace_id)
-    assert two_teams.bot is not None and await two_teams.bot.deliver_notices() == 2
+    assert two_teams.bot is not None and await two_teams.bot.deliver_notices() == 4
     [post] = [
         c
         for c in api.calls
@@ -180,6 +181,6 @@ async def test_a_staff_channel_of_a_team_that_never_installed_gets_nothing_and_a
     workspace_id = await customer_workspace(two_teams, api, ctx)
     await flag_a_sandbox_payment(ctx, Actor("slack", ADMIN), workspace_id)
     with caplog.at_level(logging.WARNING, logger="planbot.slack"):
-        assert await delivery.deliver_notices() == 2  # the admin's grant notice, the flag
+        assert await delivery.deliver_notices() == 4  # the admin's three, the flag
     assert posted_to(api, STAFF_CHANNEL) == []
     assert "team T0NOPE has not installed the app" in caplog.text

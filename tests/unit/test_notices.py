@@ -18,6 +18,15 @@ from bot.notices import (
 )
 from bot.vocabulary import Choices, Link, Option, Reply, Text
 from core.catalog import Catalog, load_catalog
+from core.clock import parse_iso
+from core.notice_kinds import (
+    CancellationRequested,
+    GraceReminder,
+    NoticeKind,
+    OrderExpired,
+    OrderReplaced,
+    RenewalDue,
+)
 from core.ports import Notice
 from core.staff import StaffChat, StaffDirectory
 from core.staff_notices import (
@@ -71,7 +80,7 @@ def texts(replies: list[Reply]) -> str:
 
 
 def test_a_failed_payment_offers_upgrade_as_a_standing_button(catalog: Catalog) -> None:
-    replies = notice_replies(EN, catalog, notice("payment.failed", order="ord_1"))
+    replies = notice_replies(EN, catalog, notice("payment.failed", order="ord_1", package="cc1"))
     assert "The payment for order ord_1 failed" in texts(replies)
     assert buttons(replies) == {"Upgrade": "run:upgrade:"}
     menus = [r for r in replies if isinstance(r, Choices)]
@@ -81,21 +90,30 @@ def test_a_failed_payment_offers_upgrade_as_a_standing_button(catalog: Catalog) 
 def test_a_renewal_due_with_a_link_gets_a_pay_link_and_without_one_only_words(
     catalog: Catalog,
 ) -> None:
-    due = notice_replies(EN, catalog, notice("renewal.due", package="cc2", link="https://p/1"))
+    due = notice_replies(
+        EN, catalog, notice("renewal.due", subscription_id=5, package="cc2", link="https://p/1")
+    )
     assert Link("Pay", "https://p/1") in due
     assert "renewal of Contact Center 2 is due" in texts(due)
     assert "https://p/1" not in texts(due)
-    bare = notice_replies(EN, catalog, notice("renewal.due", package="cc2", link=None))
+    bare = notice_replies(
+        EN, catalog, notice("renewal.due", subscription_id=5, package="cc2", link=None)
+    )
     assert not any(isinstance(r, Link | Choices) for r in bare)
 
 
 def test_a_failed_renewal_charge_links_to_pay_or_names_the_command(catalog: Catalog) -> None:
     linked = notice_replies(
-        EN, catalog, notice("renewal.charge_failed", package="cc1", link="https://p/2")
+        EN,
+        catalog,
+        notice("renewal.charge_failed", subscription_id=5, package="cc1", link="https://p/2"),
     )
     assert Link("Pay", "https://p/2") in linked
     unlinked = notice_replies(
-        EN, catalog, notice("renewal.charge_failed", package="cc1", link=None), lambda n: f"~{n}"
+        EN,
+        catalog,
+        notice("renewal.charge_failed", subscription_id=5, package="cc1", link=None),
+        lambda n: f"~{n}",
     )
     assert "Pay it within the grace period: ~subscription" in texts(unlinked)
 
@@ -107,18 +125,22 @@ def test_a_suspended_subscription_offers_renew_and_an_ended_trial_offers_buying(
         EN, catalog, notice("subscription.suspended", package="cc2", subscription_id=5)
     )
     assert buttons(suspended) == {"Renew": "run:upgrade:5"}
-    ended = notice_replies(EN, catalog, notice("trial.ended", package="cc2"))
+    ended = notice_replies(EN, catalog, notice("trial.ended", subscription_id=5, package="cc2"))
     assert buttons(ended) == {"Upgrade or buy": "run:upgrade:"}
 
 
 def test_a_mismatched_payment_is_not_said_to_be_credit(catalog: Catalog) -> None:
     mismatch = notice_text(
-        EN, catalog, notice("payment.needs_support", order="ord_1", outcome="mismatch")
+        EN,
+        catalog,
+        notice("payment.needs_support", order="ord_1", package="cc1", outcome="mismatch"),
     )
     assert "did not match the order, so it was not applied" in mismatch
     assert "credit" not in mismatch
     credited = notice_text(
-        EN, catalog, notice("payment.needs_support", order="ord_1", outcome="credited")
+        EN,
+        catalog,
+        notice("payment.needs_support", order="ord_1", package="cc1", outcome="credited"),
     )
     assert "its amount was kept as credit and support has been told" in credited
 
@@ -186,7 +208,9 @@ def test_every_notice_button_fits_in_telegram_callback_data(catalog: Catalog) ->
             notice_replies(EN, catalog, notice("staff.approval", **pending.as_data()))
         ).values(),
         *buttons(
-            notice_replies(EN, catalog, notice("subscription.suspended", subscription_id=10**12))
+            notice_replies(
+                EN, catalog, notice("subscription.suspended", subscription_id=10**12, package="cc1")
+            )
         ).values(),
     ]
     for value in values:
@@ -237,3 +261,29 @@ def test_a_staff_chat_reads_the_default_language_in_the_workspace_zone() -> None
     assert (t.language, t.timezone) == ("en", "Asia/Ho_Chi_Minh")
     assert notice_translator(staff, to_customer, "vi", "UTC").language == "vi"
     assert notice_translator(staff, to_customer, None, "UTC").language == "en"
+
+
+def test_every_kind_of_the_catalogue_has_its_renderer() -> None:
+    assert {kind.value for kind in NoticeKind} <= set(NOTICE_RENDERERS)
+
+
+def test_a_bill_without_its_link_yet_points_to_the_details_for_it(catalog: Catalog) -> None:
+    until = parse_iso("2026-02-01T10:00:00Z")
+    for payload in (RenewalDue(5, "cc2"), GraceReminder(5, "cc2", until)):
+        replies = notice_replies(EN, catalog, Notice.of(payload, 42, ("telegram", "1001")))
+        assert "Send /subscription for the payment link." in texts(replies)
+        assert not any(isinstance(r, Link) for r in replies)
+
+
+def test_words_left_out_of_an_older_payload_are_left_out_of_the_notice(catalog: Catalog) -> None:
+    chat = ("telegram", "1001")
+    asked = notice_replies(EN, catalog, Notice.of(CancellationRequested(5, "cc1"), 42, chat))
+    assert texts(asked) == "Contact Center 1 is set to end at its period end."
+    assert buttons(asked) == {"Resume": "run:resume:5"}
+    replaced = notice_text(EN, catalog, Notice.of(OrderReplaced("ord_1", "cc1"), 42, chat))
+    assert replaced == (
+        "The payment link of order ord_1 (Contact Center 1) no longer works: a newer order "
+        "replaced it. Send /subscription for the details."
+    )
+    unknown = notice_text(EN, catalog, Notice.of(OrderExpired("ord_1", "gone"), 42, chat))
+    assert "Order ord_1 for gone expired unpaid" in unknown
