@@ -71,10 +71,8 @@ OPTIONAL_GROUPS = frozenset({NoticeGroup.REMINDERS, NoticeGroup.RECEIPTS})
 
 
 def group_of(kind: str) -> NoticeGroup:
-    try:
-        return GROUPS.get(NoticeKind(kind), NoticeGroup.ACCOUNT)
-    except ValueError:
-        return NoticeGroup.ACCOUNT
+    known = notice_kind(kind)
+    return NoticeGroup.ACCOUNT if known is None else GROUPS.get(known, NoticeGroup.ACCOUNT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +135,8 @@ class RenewalDue:
     currency: str | None = None
     deadline: datetime | None = None
     link: str | None = None
+    quantity: int = 0
+    cycle_months: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +144,11 @@ class RenewalCharged:
     subscription_id: int
     package: str
     period_end: datetime | None = None
+    order: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    quantity: int = 0
+    cycle_months: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +160,7 @@ class RenewalChargeFailed:
     currency: str | None = None
     deadline: datetime | None = None
     link: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +172,14 @@ class GraceReminder:
     amount: int | None = None
     currency: str | None = None
     link: str | None = None
+    quantity: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionSuspended:
     subscription_id: int
     package: str
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +187,14 @@ class TrialReminder:
     subscription_id: int
     package: str
     trial_ends_at: datetime
+    quantity: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class TrialEnded:
     subscription_id: int
     package: str
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +208,7 @@ class CancellationRequested:
 class CancellationEffective:
     subscription_id: int
     package: str
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +228,9 @@ class ChangeApplied:
     quantity: int
     cycle_months: int
     period_end: datetime | None = None
+    old_package: str | None = None
+    old_quantity: int | None = None
+    old_cycle_months: int | None = None
 
 
 CustomerPayload = (
@@ -259,6 +273,19 @@ PAYLOADS: dict[NoticeKind, type[Any]] = {
     NoticeKind.CHANGE_APPLIED: ChangeApplied,
 }
 KINDS: dict[type[Any], NoticeKind] = {cls: kind for kind, cls in PAYLOADS.items()}
+RENAMED: dict[str, NoticeKind] = {"subscription.ended": NoticeKind.CANCELLATION_EFFECTIVE}
+"""Kinds stored under an older name, read as the kind they became."""
+
+
+def notice_kind(kind: str) -> NoticeKind | None:
+    """The kind a stored name stands for (an older name too); None for an unknown one."""
+    if kind in RENAMED:
+        return RENAMED[kind]
+    try:
+        return NoticeKind(kind)
+    except ValueError:
+        return None
+
 
 P = TypeVar("P")
 
@@ -320,10 +347,8 @@ def from_data(cls: type[P], data: dict[str, Any]) -> P:
 
 def payload_of(kind: str, data: dict[str, Any]) -> CustomerPayload | None:
     """The typed payload of a stored customer notice; None for staff kinds and unknown ones."""
-    try:
-        cls = PAYLOADS.get(NoticeKind(kind))
-    except ValueError:
-        return None
+    known = notice_kind(kind)
+    cls = None if known is None else PAYLOADS.get(known)
     if cls is None:
         return None
     try:
