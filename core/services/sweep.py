@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from core import lifecycle
+from core import lifecycle, reminders
 from core.errors import PaymentProviderError
 from core.lifecycle import SubscriptionRow
 from core.model import InactiveReason, Order, OrderKind, OrderStatus, SubscriptionState
@@ -33,7 +33,7 @@ from core.services.order_expiry import expire_orders
 from core.services.subscriptions import withdraw_links
 from core.services.sweep_batch import Batch
 from core.services.sweep_notices import store_notices
-from core.services.sweep_reminders import sweep_reminders
+from core.services.sweep_reminders import ALWAYS_SENT, sweep_reminders
 from core.services.sweep_renewals import (
     SYSTEM,
     attach_renewal_links,
@@ -109,6 +109,23 @@ async def _step(ctx: Context, batch: Batch, row: SubscriptionRow, counts: Counte
         )
     )
     _tell(batch, event, old, row)
+    _remind(batch, event, row, counts)
+
+
+def _remind(batch: Batch, event: NoticeKind, row: SubscriptionRow, counts: Counter[str]) -> None:
+    """The stepped row's new schedule, computed here in its zone: a reminder already due
+    (grace a day old when the sweep ran late) is stored with the batch, and the reminder pass
+    does not claim the row again before its next one."""
+    place = batch.places[row.workspace_id]
+    bill = None
+    if event == NoticeKind.RENEWAL_DUE:
+        order = batch.orders[-1]
+        bill = reminders.Bill(order.due_now, order.currency, order.reference)
+    reminder = reminders.due(row, row.id, place.zone, place.quiet, batch.now, bill)
+    if reminder is not None and (place.reminders_on or reminder.kind in ALWAYS_SENT):
+        counts[reminder.kind] += 1
+        batch.tell(row, reminder.payload, reminder.due_at, reminder.deadline, reminder.send_after)
+    row.remind_at = reminders.remind_at(row, place.zone, place.quiet, batch.now)
 
 
 def _tell(batch: Batch, event: NoticeKind, old: SubscriptionRow, row: SubscriptionRow) -> None:

@@ -144,6 +144,7 @@ class Batch:
         payload: object,
         due_at: datetime,
         deadline: datetime | None = None,
+        send_after: datetime | None = None,
     ) -> None:
         """Queue a notice about `row` for each of its recipients, out of quiet hours."""
         self.notices.extend(
@@ -156,6 +157,7 @@ class Batch:
                 subject=subject_of_subscription(row.id),
                 due_at=due_at,
                 deadline=deadline,
+                send_after=send_after,
             )
         )
 
