@@ -150,25 +150,43 @@ def due(
     """The reminder to store at `now`: of those whose instant has passed and whose end has
     not, only the latest, sent at once (never several); keyed by its own instant, so any
     number of sweeps store it once."""
-    passed = [p for p in planned(sub, zone, quiet) if p.look_at <= now < p.deadline]
-    if not passed:
-        return None
-    latest = passed[-1]
-    at = max(latest.due_at, now)
-    return Reminder(
-        latest.kind,
-        latest.due_at,
-        send_time(at, quiet, zone, latest.deadline, earliest=now),
-        latest.deadline,
-        payload(sub, subscription_id, latest, bill),
-    )
+    return look(sub, subscription_id, zone, quiet, now, bill)[0]
 
 
 def remind_at(
     sub: ScheduleFields, zone: ZoneInfo, quiet: QuietHours | None, now: datetime
 ) -> datetime | None:
     """The next instant the sweep must store a reminder after `now` (None: none left)."""
-    return min((p.look_at for p in planned(sub, zone, quiet) if p.look_at > now), default=None)
+    return _next(planned(sub, zone, quiet), now)
+
+
+def look(
+    sub: ScheduleFields,
+    subscription_id: int,
+    zone: ZoneInfo,
+    quiet: QuietHours | None,
+    now: datetime,
+    bill: Bill | None = None,
+) -> tuple[Reminder | None, datetime | None]:
+    """`due` and `remind_at` from one computation of the schedule (the sweep asks both)."""
+    schedule = planned(sub, zone, quiet)
+    passed = [p for p in schedule if p.look_at <= now < p.deadline]
+    if not passed:
+        return None, _next(schedule, now)
+    latest = passed[-1]
+    at = max(latest.due_at, now)
+    reminder = Reminder(
+        latest.kind,
+        latest.due_at,
+        send_time(at, quiet, zone, latest.deadline, earliest=now),
+        latest.deadline,
+        payload(sub, subscription_id, latest, bill),
+    )
+    return reminder, _next(schedule, now)
+
+
+def _next(schedule: list[Planned], now: datetime) -> datetime | None:
+    return min((p.look_at for p in schedule if p.look_at > now), default=None)
 
 
 def first_look(sub: ScheduleFields) -> datetime | None:

@@ -121,11 +121,10 @@ def _remind(batch: Batch, event: NoticeKind, row: SubscriptionRow, counts: Count
     if event == NoticeKind.RENEWAL_DUE:
         order = batch.orders[-1]
         bill = reminders.Bill(order.due_now, order.currency, order.reference)
-    reminder = reminders.due(row, row.id, place.zone, place.quiet, batch.now, bill)
+    reminder, row.remind_at = reminders.look(row, row.id, place.zone, place.quiet, batch.now, bill)
     if reminder is not None and (place.reminders_on or reminder.kind in ALWAYS_SENT):
         counts[reminder.kind] += 1
         batch.tell(row, reminder.payload, reminder.due_at, reminder.deadline, reminder.send_after)
-    row.remind_at = reminders.remind_at(row, place.zone, place.quiet, batch.now)
 
 
 def _tell(batch: Batch, event: NoticeKind, old: SubscriptionRow, row: SubscriptionRow) -> None:

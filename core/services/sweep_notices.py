@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +35,7 @@ class Place:
     reminders_on: bool = True
 
 
+@lru_cache(maxsize=4096)
 def place_of(
     timezone: str | None, quiet_from: int | None, quiet_until: int | None, reminders_on: bool
 ) -> Place:

@@ -81,9 +81,10 @@ def _claim_statement(now: datetime, batch_size: int, postgres: bool) -> Any:
         .limit(batch_size)
     )
     if postgres:
-        # Only the subscriptions: the pass never waits for a lock, and a use case holding the
-        # workspace waits for these rows at most one batch.
-        stmt = stmt.with_for_update(skip_locked=True, of=[_SUBSCRIPTIONS])
+        # With their workspaces, as the due rows are: a use case locks the workspace first,
+        # and storing a notice checks its workspace key, so holding a subscription and then
+        # waiting for its workspace could deadlock.
+        stmt = stmt.with_for_update(skip_locked=True, of=[_SUBSCRIPTIONS, _WORKSPACES])
     return stmt
 
 
@@ -124,15 +125,12 @@ async def _reminders(
     due: list[tuple[ReminderRow, Place, reminders.Reminder]] = []
     moves: list[dict[str, Any]] = []
     for row, place in claimed:
-        reminder = reminders.due(row, row.id, place.zone, place.quiet, now, bills.of(row))
+        reminder, next_look = reminders.look(
+            row, row.id, place.zone, place.quiet, now, bills.of(row)
+        )
         if reminder is not None and (place.reminders_on or reminder.kind in ALWAYS_SENT):
             due.append((row, place, reminder))
-        moves.append(
-            {
-                "row_id": row.id,
-                "new_remind_at": reminders.remind_at(row, place.zone, place.quiet, now),
-            }
-        )
+        moves.append({"row_id": row.id, "new_remind_at": next_look})
     recipients = await Recipients.load(session, ((r.id, r.workspace_id) for r, _, _ in due))
     notices: list[Notice] = []
     for row, place, reminder in due:
