@@ -1,4 +1,4 @@
-"""The time-driven sweep: trial ends, period ends, renewals, grace ends and order expiry.
+"""The time-driven sweep: trial ends, period ends, renewals, grace ends, reminders, expiry.
 
 Idempotent, and safe in several processes at once: rows are claimed in batches with
 FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE).
@@ -55,7 +55,7 @@ class SweepReport:
 
 
 async def sweep(ctx: Context, at: datetime | None = None, batch_size: int = 500) -> SweepReport:
-    """Run every transition due at `at` (default: now) once."""
+    """Run every transition due at `at` (default: now) once, then store the reminders due."""
     now = at or ctx.clock.now()
     report = SweepReport()
     await _complete_links(ctx, now, report.counts)

@@ -121,7 +121,8 @@ async def _reminders(
     counts: Counter[str],
 ) -> tuple[list[Notice], list[dict[str, Any]]]:
     """The batch's due reminders, one per recipient, and each row's next `remind_at`."""
-    bills = _Bills(ctx, await _overdue_orders(session, [r.id for r, _ in claimed]))
+    in_grace = [row.id for row, _ in claimed if row.grace_until is not None]
+    bills = _Bills(ctx, await _overdue_orders(session, in_grace))
     due: list[tuple[ReminderRow, Place, reminders.Reminder]] = []
     moves: list[dict[str, Any]] = []
     for row, place in claimed:
@@ -153,19 +154,20 @@ async def _reminders(
 
 
 async def _overdue_orders(session: AsyncSession, ids: list[int]) -> dict[int, Bill]:
-    """The pending renewal order of each subscription in grace: what a grace reminder asks."""
+    """The pending renewal order of each subscription in grace: what a grace reminder asks.
+
+    Read by subscription (its index), the status checked here: filtering on the status in
+    SQL lets SQLite scan every pending order of the table for each batch."""
     found: dict[int, Bill] = {}
+    if not ids:
+        return found
     rows = await session.execute(
-        select(Order.subscription_id, Order.reference, Order.due_now, Order.currency)
-        .where(
-            Order.subscription_id.in_(ids),
-            Order.kind == OrderKind.RENEWAL,
-            Order.status == OrderStatus.PENDING,
-        )
+        select(Order.subscription_id, Order.reference, Order.due_now, Order.currency, Order.status)
+        .where(Order.subscription_id.in_(ids), Order.kind == OrderKind.RENEWAL)
         .order_by(Order.id)
     )
-    for sub_id, reference, due_now, currency in rows:
-        if sub_id is not None:
+    for sub_id, reference, due_now, currency, status in rows:
+        if sub_id is not None and status == OrderStatus.PENDING:
             found[sub_id] = Bill(due_now, currency, reference)
     return found
 
