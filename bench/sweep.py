@@ -8,6 +8,9 @@ checked: each due subscription handled exactly once, in the state its case leads
 Runs on SQLite, and on PostgreSQL when PLANBOT_TEST_DATABASE_URL or `--postgres URL` is
 given (a scratch database: its tables are dropped and recreated).
 
+The same sweep is then timed over subscriptions whose reminder is due (renewals, trials,
+grace), each to get exactly one reminder row in its workspace's zone.
+
     python -m bench.sweep [--subscriptions 100000] [--postgres URL] [--quick]
 """
 
@@ -32,6 +35,8 @@ from sqlalchemy import func, select
 from adapters.settings import Settings
 from adapters.wiring import build_context
 from bench.sweep_plan import NOW, OUTCOMES, TARGET_SECONDS, TARGET_SUBSCRIPTIONS, Plan, plan, setup
+from bench.sweep_reminders_plan import KINDS as REMINDER_KINDS
+from bench.sweep_reminders_plan import reminder_plan
 from bench.table import Row, print_table
 from core.clock import format_iso, parse_iso
 from core.db import Database
@@ -155,8 +160,18 @@ async def outcome(url: str) -> tuple[Counter[str], Counter[tuple[Any, ...]], dic
                     )
                     or 0
                 ),
+                # One transition's notices per subscription, each to a chat.
                 "notices": int(
-                    await session.scalar(select(func.count()).select_from(OutboxNotice)) or 0
+                    await session.scalar(
+                        select(func.count(OutboxNotice.subject.distinct())).where(
+                            OutboxNotice.kind.in_(TRANSITIONS)
+                        )
+                    )
+                    or 0
+                ),
+                "chatless": int(
+                    await session.scalar(select(func.count()).where(OutboxNotice.chat_id.is_(None)))
+                    or 0
                 ),
                 "still_due": int(
                     await session.scalar(
@@ -172,6 +187,14 @@ async def outcome(url: str) -> tuple[Counter[str], Counter[tuple[Any, ...]], dic
         await db.dispose()
 
 
+TRANSITIONS = sorted({event for event, _ in OUTCOMES.values()})
+
+
+def _transitions(counts: dict[str, int]) -> Counter[str]:
+    """The report's transition events (reminders made for the rows it stepped aside)."""
+    return Counter({k: v for k, v in counts.items() if k in TRANSITIONS})
+
+
 def _check(name: str, planned: Plan, result: dict[str, Any], found: Any) -> int:
     """The number of subscriptions handled exactly once as planned; exits on any mismatch."""
     events, states, counts = found
@@ -185,11 +208,12 @@ def _check(name: str, planned: Plan, result: dict[str, Any], found: Any) -> int:
     problems = [
         f"{what}: {got} instead of {want}"
         for what, got, want in (
-            ("sweep report", Counter(result["counts"]), expected_events),
+            ("sweep report", _transitions(result["counts"]), expected_events),
             ("audit events", events, expected_events),
             ("states", states, expected_states),
             ("subscriptions audited", counts["distinct"], total),
             ("notices", counts["notices"], total),
+            ("notices without a chat", counts["chatless"], 0),
             ("still due", counts["still_due"], 0),
             ("second sweep", result["again"], 0),
         )
@@ -205,9 +229,16 @@ async def _rows(name: str, url: str, planned: Plan) -> list[Row]:
     seconds = await setup(url, planned)
     result = run_sweep_process(url)
     handled = _check(name, planned, result, await outcome(url))
-    target = TARGET_SECONDS * count / TARGET_SUBSCRIPTIONS
     return [
         Row(f"{name}: bulk insert of the due rows (setup)", seconds, "s"),
+        *_timed_rows(name, count, result),
+        Row(f"{name}: handled exactly once, as planned", handled, "subs", count),
+    ]
+
+
+def _timed_rows(name: str, count: int, result: dict[str, Any]) -> list[Row]:
+    target = TARGET_SECONDS * count / TARGET_SUBSCRIPTIONS
+    return [
         Row(f"{name}: sweep wall time", result["seconds"], "s", target, higher_is_better=False),
         Row(
             f"{name}: subscriptions handled",
@@ -218,8 +249,69 @@ async def _rows(name: str, url: str, planned: Plan) -> list[Row]:
         Row(f"{name}: sweep process peak RSS (VmHWM)", result["rss_peak_mb"], "MB"),
         Row(f"{name}: max RSS growth from the sweep's start", result["rss_growth_mb"], "MB"),
         Row(f"{name}: max RSS growth in its second half", result["rss_second_half_mb"], "MB"),
-        Row(f"{name}: handled exactly once, as planned", handled, "subs", count),
     ]
+
+
+async def _reminder_rows(name: str, url: str, planned: Plan) -> list[Row]:
+    """The sweep over subscriptions whose reminder is due: one row each, none twice."""
+    count = len(planned.subscriptions)
+    seconds = await setup(url, planned)
+    result = run_sweep_process(url)
+    made = await reminders_made(url)
+    expected = Counter({REMINDER_KINDS[case]: n for case, n in planned.cases.items()})
+    problems = [
+        f"{what}: {got} instead of {want}"
+        for what, got, want in (
+            ("sweep report", Counter(result["counts"]), expected),
+            ("reminder rows", made["kinds"], expected),
+            ("subscriptions reminded", made["subjects"], count),
+            ("notices without a chat", made["chatless"], 0),
+            ("still to remind", made["still_due"], 0),
+            ("second sweep", result["again"], 0),
+        )
+        if got != want
+    ]
+    if problems:
+        raise SystemExit(f"{name}: " + "; ".join(problems))
+    return [
+        Row(f"{name}: bulk insert of the rows to remind (setup)", seconds, "s"),
+        *_timed_rows(f"{name}, reminders", count, result),
+        Row(f"{name}: reminded exactly once", made["subjects"], "subs", count),
+    ]
+
+
+async def reminders_made(url: str) -> dict[str, Any]:
+    db = Database.from_url(url)
+    try:
+        async with db.read() as session:
+            kinds = Counter(
+                dict(
+                    (
+                        await session.execute(
+                            select(OutboxNotice.kind, func.count()).group_by(OutboxNotice.kind)
+                        )
+                    )
+                    .tuples()
+                    .all()
+                )
+            )
+            subjects = await session.scalar(select(func.count(OutboxNotice.subject.distinct())))
+            chatless = await session.scalar(
+                select(func.count()).where(OutboxNotice.chat_id.is_(None))
+            )
+            still_due = await session.scalar(
+                select(func.count()).where(
+                    Subscription.remind_at <= NOW, Subscription.state != "inactive"
+                )
+            )
+        return {
+            "kinds": kinds,
+            "subjects": int(subjects or 0),
+            "chatless": int(chatless or 0),
+            "still_due": int(still_due or 0),
+        }
+    finally:
+        await db.dispose()
 
 
 def main(
@@ -227,15 +319,21 @@ def main(
 ) -> None:
     count = subscriptions or (5_000 if quick else TARGET_SUBSCRIPTIONS)
     planned = plan(count)
+    reminding = reminder_plan(count)
     rows: list[Row] = []
+    postgres = postgres or os.environ.get("PLANBOT_TEST_DATABASE_URL")
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
         rows += asyncio.run(_rows("SQLite", url, planned))
-    postgres = postgres or os.environ.get("PLANBOT_TEST_DATABASE_URL")
+        if postgres:
+            rows += asyncio.run(_rows("PostgreSQL", postgres, planned))
+        mix = ", ".join(f"{case} {n:,}" for case, n in sorted(planned.cases.items()))
+        print_table(f"Sweep: {count:,} due subscriptions ({mix})", rows)
+        rows = asyncio.run(_reminder_rows("SQLite", url, reminding))
     if postgres:
-        rows += asyncio.run(_rows("PostgreSQL", postgres, planned))
-    mix = ", ".join(f"{case} {n:,}" for case, n in sorted(planned.cases.items()))
-    print_table(f"Sweep: {count:,} due subscriptions ({mix})", rows)
+        rows += asyncio.run(_reminder_rows("PostgreSQL", postgres, reminding))
+    mix = ", ".join(f"{case} {n:,}" for case, n in sorted(reminding.cases.items()))
+    print_table(f"Sweep: {count:,} subscriptions with a reminder due ({mix})", rows)
 
 
 if __name__ == "__main__":

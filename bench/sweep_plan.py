@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.catalog import load_catalog
 from core.clock import format_iso, parse_iso
 from core.db import Database
-from core.model import BalanceEntry, Base, Order, Subscription, Workspace
+from core.model import BalanceEntry, Base, Member, Order, Subscription, Workspace
 from core.periods import add_months
 from core.pricing import price_per_account
 
@@ -38,7 +38,7 @@ OUTCOMES = {
     "downgrade": ("renewal.due", ("active", None, True)),
     "charged": ("renewal.charged", ("active", None, False)),
     "trial": ("trial.ended", ("inactive", "trial_expired", False)),
-    "cancel": ("subscription.ended", ("inactive", "cancelled", False)),
+    "cancel": ("cancellation.effective", ("inactive", "cancelled", False)),
     "lapse": ("subscription.suspended", ("inactive", "lapsed", False)),
 }
 
@@ -52,9 +52,11 @@ class Plan:
     orders: list[dict[str, Any]]
     balance: list[dict[str, Any]]
     cases: Counter[str]
+    # The workspaces' owners: the chats of the notices about subscriptions with no order.
+    members: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _order(n: int, sub: dict[str, Any], price: int, **values: Any) -> dict[str, Any]:
+def order_row(n: int, sub: dict[str, Any], price: int, **values: Any) -> dict[str, Any]:
     total = price * sub["quantity"]
     return {
         "id": n,
@@ -82,6 +84,17 @@ def _order(n: int, sub: dict[str, Any], price: int, **values: Any) -> dict[str, 
     }
 
 
+def owner_row(workspace_id: int) -> dict[str, Any]:
+    """The workspace's owner, reachable in a private chat with the bot."""
+    return {
+        "workspace_id": workspace_id,
+        "platform": "telegram",
+        "user_id": f"owner-{workspace_id}",
+        "role": "owner",
+        "created_at": NOW - timedelta(days=400),
+    }
+
+
 def plan(count: int) -> Plan:
     """Three packages per workspace, each subscription due by one case of MIX."""
     catalog = load_catalog()
@@ -89,6 +102,7 @@ def plan(count: int) -> Plan:
     subs: list[dict[str, Any]] = []
     orders: list[dict[str, Any]] = []
     balance: list[dict[str, Any]] = []
+    members: list[dict[str, Any]] = []
     cases: Counter[str] = Counter()
     for i in range(count):
         w, package = i // len(PACKAGES) + 1, PACKAGES[i % len(PACKAGES)]
@@ -104,6 +118,7 @@ def plan(count: int) -> Plan:
                     "created_at": NOW - timedelta(days=400),
                 }
             )
+            members.append(owner_row(w))
             if credit:
                 balance.append(
                     {"workspace_id": w, "amount": credit, "reason": "bench credit", "at": NOW}
@@ -142,7 +157,7 @@ def plan(count: int) -> Plan:
         )
         price = price_per_account(catalog, package, cycle).minor
         orders.append(
-            _order(
+            order_row(
                 len(orders) + 1,
                 sub,
                 price,
@@ -168,7 +183,7 @@ def plan(count: int) -> Plan:
             grace = sub["period_end"] + timedelta(days=catalog.grace_days)
             sub.update(grace_until=grace, due_at=grace)
             orders.append(
-                _order(
+                order_row(
                     len(orders) + 1,
                     sub,
                     price,
@@ -187,7 +202,7 @@ def plan(count: int) -> Plan:
             case = "charged"
         cases[case] += 1
         subs.append(sub)
-    return Plan(workspaces, subs, orders, balance, cases)
+    return Plan(workspaces, subs, orders, balance, cases, members)
 
 
 def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -219,9 +234,11 @@ async def setup(url: str, planned: Plan) -> float:
             (Subscription, planned.subscriptions),
             (Order, planned.orders),
             (BalanceEntry, planned.balance),
+            (Member, planned.members),
         ):
             async with db.engine.begin() as connection:
-                await _insert(connection, model.__table__, rows)  # type: ignore[arg-type]
+                if rows:
+                    await _insert(connection, model.__table__, rows)  # type: ignore[arg-type]
         if db.is_postgres:
             async with db.engine.connect() as connection:
                 await connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
+from core import reminders
 from core.clock import format_iso
 from core.periods import add_months
 from core.pricing import RunningPeriod, Terms
@@ -40,6 +41,7 @@ class SubscriptionRow:
     grace_until: datetime | None
     due_at: datetime | None
     terms_version: int
+    remind_at: datetime | None = None
 
     @property
     def terms(self) -> Terms:
@@ -73,6 +75,7 @@ class SubscriptionFields(Protocol):
     grace_until: datetime | None
     due_at: datetime | None
     terms_version: int
+    remind_at: datetime | None
 
     @property
     def terms(self) -> Terms: ...
@@ -175,13 +178,20 @@ def snapshot(sub: SubscriptionFields) -> dict[str, Any]:
 
 
 def refresh_due_at(sub: SubscriptionFields) -> None:
-    """When the sweep must next look at this subscription."""
+    """When the sweep must next look at this subscription, for a transition or a reminder."""
     if sub.state == SubscriptionState.TRIAL:
         sub.due_at = sub.trial_ends_at
     elif sub.state == SubscriptionState.ACTIVE:
         sub.due_at = sub.grace_until or sub.period_end
     else:
         sub.due_at = None
+    refresh_remind_at(sub)
+
+
+def refresh_remind_at(sub: SubscriptionFields) -> None:
+    """A schedule that moved (a new period or trial end, a cancellation set or withdrawn,
+    grace begun) is looked at again a little before its first reminder could fall due."""
+    sub.remind_at = reminders.first_look(sub)
 
 
 def _clear_pending_changes(sub: SubscriptionFields) -> None:

@@ -71,10 +71,8 @@ OPTIONAL_GROUPS = frozenset({NoticeGroup.REMINDERS, NoticeGroup.RECEIPTS})
 
 
 def group_of(kind: str) -> NoticeGroup:
-    try:
-        return GROUPS.get(NoticeKind(kind), NoticeGroup.ACCOUNT)
-    except ValueError:
-        return NoticeGroup.ACCOUNT
+    known = notice_kind(kind)
+    return NoticeGroup.ACCOUNT if known is None else GROUPS.get(known, NoticeGroup.ACCOUNT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +141,8 @@ class RenewalDue:
     currency: str | None = None
     deadline: datetime | None = None
     link: str | None = None
+    quantity: int = 0
+    cycle_months: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +150,11 @@ class RenewalCharged:
     subscription_id: int
     package: str
     period_end: datetime | None = None
+    order: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    quantity: int = 0
+    cycle_months: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +166,7 @@ class RenewalChargeFailed:
     currency: str | None = None
     deadline: datetime | None = None
     link: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +178,14 @@ class GraceReminder:
     amount: int | None = None
     currency: str | None = None
     link: str | None = None
+    quantity: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionSuspended:
     subscription_id: int
     package: str
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,12 +193,14 @@ class TrialReminder:
     subscription_id: int
     package: str
     trial_ends_at: datetime
+    quantity: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class TrialEnded:
     subscription_id: int
     package: str
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +214,7 @@ class CancellationRequested:
 class CancellationEffective:
     subscription_id: int
     package: str
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +234,9 @@ class ChangeApplied:
     quantity: int
     cycle_months: int
     period_end: datetime | None = None
+    old_package: str | None = None
+    old_quantity: int | None = None
+    old_cycle_months: int | None = None
 
 
 CustomerPayload = (
@@ -265,6 +279,19 @@ PAYLOADS: dict[NoticeKind, type[Any]] = {
     NoticeKind.CHANGE_APPLIED: ChangeApplied,
 }
 KINDS: dict[type[Any], NoticeKind] = {cls: kind for kind, cls in PAYLOADS.items()}
+RENAMED: dict[str, NoticeKind] = {"subscription.ended": NoticeKind.CANCELLATION_EFFECTIVE}
+"""Kinds stored under an older name, read as the kind they became."""
+
+
+def notice_kind(kind: str) -> NoticeKind | None:
+    """The kind a stored name stands for (an older name too); None for an unknown one."""
+    if kind in RENAMED:
+        return RENAMED[kind]
+    try:
+        return NoticeKind(kind)
+    except ValueError:
+        return None
+
 
 P = TypeVar("P")
 
@@ -326,10 +353,8 @@ def from_data(cls: type[P], data: dict[str, Any]) -> P:
 
 def payload_of(kind: str, data: dict[str, Any]) -> CustomerPayload | None:
     """The typed payload of a stored customer notice; None for staff kinds and unknown ones."""
-    try:
-        cls = PAYLOADS.get(NoticeKind(kind))
-    except ValueError:
-        return None
+    known = notice_kind(kind)
+    cls = None if known is None else PAYLOADS.get(known)
     if cls is None:
         return None
     try:

@@ -21,6 +21,7 @@ from core.model import (
 from core.order_lifecycle import NotPayable
 from core.order_values import Settlement, SubscriptionStep, settle
 from core.services.context import audit, get_workspace, new_subscription
+from core.services.sweep_reminders import reschedule
 
 
 async def subscription_for_package(
@@ -138,6 +139,7 @@ async def fulfil(
     before = lifecycle.snapshot(sub)
     settlement = settle(order, paid_at)
     step_subscription(sub, settlement, paid_at)
+    await reschedule(session, sub, paid_at, f"order {order.reference} paid")
     order.subscription_id = sub.id
     for movement in settlement.movements:
         move_balance(

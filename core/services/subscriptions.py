@@ -25,6 +25,7 @@ from core.services.changes import Change, subscription_change
 from core.services.context import Context, audit, authorize, new_subscription
 from core.services.fulfilment import subscription_for_package
 from core.services.order_notices import addressed, cancellation_notice
+from core.services.sweep_reminders import reschedule
 
 
 async def start_trial(
@@ -160,8 +161,10 @@ async def end_subscription(session: AsyncSession, sub: Subscription, now: dateti
     check_unsubscribe(sub)
     if lifecycle.running_period(sub, now) is not None:
         sub.cancel_at_period_end = True
+        await reschedule(session, sub, now, "set to end at its period end")
         return []
     lifecycle.deactivate(sub, InactiveReason.CANCELLED)
+    await reschedule(session, sub, now, "unsubscribed")
     return await cancel_open_orders(session, sub.id, now, "unsubscribed")
 
 
@@ -185,3 +188,4 @@ def take_back_unsubscribe(sub: SubscriptionFields, now: datetime) -> None:
     if not sub.cancel_at_period_end or lifecycle.running_period(sub, now) is None:
         raise Conflict("Only a subscription set to end at its period end can be resumed.")
     sub.cancel_at_period_end = False
+    lifecycle.refresh_remind_at(sub)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import order_lifecycle
@@ -23,6 +23,14 @@ from core.model import (
 )
 from core.order_values import OrderValues
 from core.ports import Notice
+from core.services.sweep_notices import (
+    PLACE_COLUMNS,
+    Place,
+    Recipients,
+    addressed,
+    place_of,
+    subject_of_subscription,
+)
 
 GRACE_ENDED = "grace period ended"
 
@@ -52,6 +60,7 @@ _STEPPED = (
     "grace_until",
     "due_at",
     "terms_version",
+    "remind_at",
 )
 _WRITE_SUBSCRIPTIONS = (
     update(_SUBSCRIPTIONS)
@@ -67,7 +76,11 @@ _WRITE_BALANCES = (
 
 def _claim_statement(now: datetime, batch_size: int, postgres: bool) -> Any:
     stmt = (
-        select(*(_SUBSCRIPTIONS.c[name] for name in _COLUMNS), _WORKSPACES.c.credit_balance)
+        select(
+            *(_SUBSCRIPTIONS.c[name] for name in _COLUMNS),
+            _WORKSPACES.c.credit_balance,
+            *PLACE_COLUMNS,
+        )
         .join(_WORKSPACES, _WORKSPACES.c.id == _SUBSCRIPTIONS.c.workspace_id)
         .where(
             _SUBSCRIPTIONS.c.due_at <= now,
@@ -90,9 +103,10 @@ class Batch:
     session: AsyncSession
     now: datetime
     rows: list[SubscriptionRow]
-    chats: dict[int, tuple[str | None, str | None]]
+    recipients: Recipients
     # Each workspace's credit balance as this batch's renewals spend it.
     balances: dict[int, int]
+    places: dict[int, Place]
     balances_moved: set[int] = field(default_factory=set)
     stepped: dict[int, SubscriptionRow] = field(default_factory=dict)
     deleted: set[int] = field(default_factory=set)
@@ -110,14 +124,42 @@ class Batch:
     ) -> Batch:
         rows: list[SubscriptionRow] = []
         balances: dict[int, int] = {}
+        places: dict[int, Place] = {}
+        width = len(_COLUMNS)
         for values in await session.execute(_claim_statement(now, batch_size, postgres)):
-            row = SubscriptionRow(*values[:-1])
-            balances[row.workspace_id] = values[-1]
+            row = SubscriptionRow(*values[:width])
+            balances[row.workspace_id] = values[width]
+            places[row.workspace_id] = place_of(*values[width + 1 :])
             rows.append(row)
-        return cls(session, now, rows, await _last_chats(session, rows), balances)
+        recipients = await Recipients.load(session, ((r.id, r.workspace_id) for r in rows))
+        return cls(session, now, rows, recipients, balances, places)
 
     def chat(self, subscription_id: int) -> tuple[str | None, str | None]:
-        return self.chats.get(subscription_id, (None, None))
+        """The chat of the subscription's last order (a renewal order starts there too)."""
+        return self.recipients.chats.get(subscription_id, (None, None))
+
+    def tell(
+        self,
+        row: SubscriptionRow,
+        payload: object,
+        due_at: datetime,
+        deadline: datetime | None = None,
+        send_after: datetime | None = None,
+    ) -> None:
+        """Queue a notice about `row` for each of its recipients, out of quiet hours."""
+        self.notices.extend(
+            addressed(
+                payload,
+                row.workspace_id,
+                self.recipients.of(row.id, row.workspace_id),
+                self.places[row.workspace_id],
+                self.now,
+                subject=subject_of_subscription(row.id),
+                due_at=due_at,
+                deadline=deadline,
+                send_after=send_after,
+            )
+        )
 
     def move_balance(self, workspace_id: int, amount: int) -> None:
         """A ledger movement on the batch's balance, written back once in write()."""
@@ -176,25 +218,3 @@ class Batch:
             .execution_options(synchronize_session=False)
         )
         return [reference for reference in closed if reference]
-
-
-async def _last_chats(
-    session: AsyncSession, rows: list[SubscriptionRow]
-) -> dict[int, tuple[str | None, str | None]]:
-    """Where each subscription's latest order came from, so its notices go there."""
-    if not rows:
-        return {}
-    last = (
-        select(func.max(Order.id))
-        .where(Order.subscription_id.in_([row.id for row in rows]), Order.chat_id.is_not(None))
-        .group_by(Order.subscription_id)
-    )
-    return {
-        sub_id: (platform, chat_id)
-        for sub_id, platform, chat_id in await session.execute(
-            select(Order.subscription_id, Order.chat_platform, Order.chat_id).where(
-                Order.id.in_(last.scalar_subquery())
-            )
-        )
-        if sub_id is not None
-    }

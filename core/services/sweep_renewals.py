@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import cast
 
 from sqlalchemy import Table, bindparam, case, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import lifecycle, order_lifecycle
 from core.access import Actor
@@ -15,14 +16,21 @@ from core.clock import format_iso
 from core.errors import PaymentProviderError
 from core.lifecycle import SubscriptionRow
 from core.model import Order, OrderKind, Subscription, SubscriptionState
+from core.notice_kinds import RenewalChargeFailed, RenewalDue
 from core.order_values import OrderValues, order_values, renewal_price, settle
-from core.ports import Checkout, CheckoutRequest, OffSessionCharge, OffSessionCharger
-from core.services.checkouts import renewal_link_notice, store_checkouts
+from core.ports import Checkout, CheckoutRequest, Notice, OffSessionCharge, OffSessionCharger
+from core.services.checkouts import store_checkouts
 from core.services.context import Context, audit_values
 from core.services.fulfilment import step_subscription
 from core.services.orders import new_reference
 from core.services.payments import apply_payment
 from core.services.sweep_batch import Batch
+from core.services.sweep_notices import (
+    Recipients,
+    addressed,
+    subject_of_subscription,
+    workspace_place,
+)
 
 SYSTEM = Actor.system()
 _ORDERS = cast(Table, Order.__table__)
@@ -221,6 +229,50 @@ async def collect_renewal(
         counts["renewal.charge_failed"] += 1
         failed = result.reason or "the saved payment method was declined"
     checkout = await gateway.create_checkout(request)
-    async with ctx.db.unit_of_work():
+    async with ctx.db.unit_of_work() as session:
         await store_checkouts(ctx, [(order, checkout)])
-        await ctx.send([renewal_link_notice(order, failed)])
+        await ctx.send(await _link_notices(ctx, session, order, failed))
+
+
+async def _link_notices(
+    ctx: Context, session: AsyncSession, order: Order, failed: str | None
+) -> list[Notice]:
+    """Where to pay the renewal (and why the saved card was not charged), told to the
+    order's chat or else the billing admins, out of quiet hours."""
+    assert order.subscription_id is not None
+    payload: RenewalDue | RenewalChargeFailed
+    if failed is None:
+        payload = RenewalDue(
+            order.subscription_id,
+            order.package,
+            order=order.reference,
+            amount=order.due_now,
+            currency=order.currency,
+            deadline=order.expires_at,
+            link=order.payment_link,
+            quantity=order.quantity,
+            cycle_months=order.cycle_months,
+        )
+    else:
+        payload = RenewalChargeFailed(
+            order.subscription_id,
+            order.package,
+            order=order.reference,
+            amount=order.due_now,
+            currency=order.currency,
+            deadline=order.expires_at,
+            link=order.payment_link,
+            reason=failed,
+        )
+    recipients = await Recipients.load(session, [(order.subscription_id, order.workspace_id)])
+    place = await workspace_place(session, order.workspace_id)
+    return addressed(
+        payload,
+        order.workspace_id,
+        recipients.of(order.subscription_id, order.workspace_id),
+        place,
+        ctx.clock.now(),
+        subject=subject_of_subscription(order.subscription_id),
+        due_at=order.created_at,
+        deadline=order.expires_at,
+    )

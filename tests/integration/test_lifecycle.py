@@ -76,7 +76,7 @@ async def test_unsubscribe_ends_the_period_and_resume_takes_it_back(
     await unsubscribe(ctx, owner, workspace_id, sub.id)
     clock.set(at("2026-02-15T10:00:00Z"))
     report = await sweep(ctx)
-    assert (report["subscription.ended"], report["renewal.due"]) == (1, 0)
+    assert (report["cancellation.effective"], report["renewal.due"]) == (1, 0)
     sub = await subscription(ctx, workspace_id, "cc1")
     assert (sub.state, sub.inactive_reason) == ("inactive", "cancelled")
     with pytest.raises(Conflict):

@@ -47,6 +47,7 @@ from core.services.subscriptions import (
     end_subscription,
     take_back_unsubscribe,
 )
+from core.services.sweep_reminders import reschedule
 
 
 def _sub(state: ChangeState) -> Subscription:
@@ -92,6 +93,7 @@ async def apply_extend(
 ) -> Applied:
     assert isinstance(preview.request, Extend)
     _extend(_sub(state), preview.request.days)
+    await reschedule(session, _sub(state), state.now, "trial extended by support")
     return Applied(picture(state))
 
 
@@ -318,6 +320,7 @@ async def apply_cancel(
     closed: list[str] = []
     if lifecycle.status(sub) is not Status.INACTIVE:
         lifecycle.deactivate(sub, InactiveReason.CANCELLED)
+        await reschedule(session, sub, state.now, "cancelled by support")
         closed = await cancel_open_orders(session, sub.id, state.now, "cancelled by support")
     if preview.credit is not None:
         move_balance(
