@@ -12,7 +12,7 @@ from bot.staff_change_notices import staff_changed, staff_decided
 from bot.staff_notices import staff_approval, staff_flagged
 from bot.vocabulary import Link, Reply, Text
 from core.catalog import Catalog
-from core.notice_kinds import PAYLOADS, NoticeKind, payload_of
+from core.notice_kinds import PAYLOADS, RENAMED, payload_of
 from core.ports import Notice
 from core.staff import StaffDirectory
 
@@ -21,16 +21,12 @@ NoticeRenderer = Callable[[Translator, Catalog, Notice, Command], list[Reply]]
 """Turns one kind of notice into replies; `command` says how a command is typed there."""
 
 
-LEGACY_KINDS = {"subscription.ended": NoticeKind.CANCELLATION_EFFECTIVE.value}
-"""Kinds stored under an earlier name, read as the kind they became."""
-
-
 def _typed(render: Renderer) -> NoticeRenderer:
     """A customer kind's renderer over its typed payload; a payload that cannot be read (an
     old or damaged row) falls back to pointing at the details."""
 
     def replies(t: Translator, catalog: Catalog, notice: Notice, command: Command) -> list[Reply]:
-        payload = payload_of(LEGACY_KINDS.get(notice.kind, notice.kind), notice.data)
+        payload = payload_of(notice.kind, notice.data)
         if payload is None:
             return something_changed(t, catalog, notice, command)
         return render(Words(t, catalog, command), payload)
@@ -52,7 +48,7 @@ def something_changed(t: Translator, _: Catalog, __: Notice, command: Command) -
 
 NOTICE_RENDERERS: dict[str, NoticeRenderer] = {
     **{kind.value: _typed(WORDS[cls]) for kind, cls in PAYLOADS.items()},
-    **{old: _typed(WORDS[PAYLOADS[NoticeKind(new)]]) for old, new in LEGACY_KINDS.items()},
+    **{old: _typed(WORDS[PAYLOADS[new]]) for old, new in RENAMED.items()},
     "staff.flagged": staff_flagged,
     "staff.approval": staff_approval,
     "staff.changed": staff_changed,
