@@ -31,6 +31,7 @@ from core.services.notice_checks import NotYet, QueuedNotice, Ready, Stale, prep
 from core.services.outbox import (
     Deferred,
     Outcome,
+    Sent,
     Suppressed,
     lease_batch,
     mark_attempted,
@@ -241,3 +242,28 @@ class Sender:
             attempted = True
 
         return await self.transport.send(ready, before_request)
+
+
+async def deliver_in_chat(
+    ctx: Context, platform: str, chat_id: str, show: Callable[[Ready], None]
+) -> int:
+    """A chat whose notices are shown where it runs (the console): each due one is leased
+    as attempted (showing it is the request), checked, shown, and marked; how many."""
+    owner = new_owner()
+    queued = await lease_batch(
+        ctx.db, ctx.clock, platform, owner, limit=BATCH, chat_id=chat_id, attempted=True
+    )
+    if not queued:
+        return 0
+    outcomes: list[tuple[QueuedNotice, Outcome]] = []
+    for q, verdict in zip(queued, await prepare(ctx, queued), strict=True):
+        match verdict:
+            case Stale(reason):
+                outcomes.append((q, Suppressed(reason)))
+            case NotYet(until):
+                outcomes.append((q, Deferred(until)))
+            case Ready():
+                show(verdict)
+                outcomes.append((q, Sent()))
+    await record(ctx.db, ctx.clock, owner, outcomes)
+    return len(queued)
