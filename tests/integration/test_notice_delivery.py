@@ -32,6 +32,7 @@ from core.services.outbox import (
     Sent,
     Unknown,
     lease_batch,
+    mark_attempted,
 )
 from core.services.staff.lookup import notices
 from core.states import NoticeState
@@ -288,8 +289,8 @@ async def test_a_lapsed_lease_whose_request_left_is_unknown_and_one_that_did_not
 ) -> None:
     subjects = await enqueue(ctx, workspace_id, ["a", "b"])
     first, _ = await lease_batch(ctx.db, clock, "test", "worker-1")
-    assert await notice_sender.mark_attempted(ctx.db, clock, first.id, "worker-1")
-    assert not await notice_sender.mark_attempted(ctx.db, clock, first.id, "worker-2")
+    assert await mark_attempted(ctx.db, clock, first.id, "worker-1")
+    assert not await mark_attempted(ctx.db, clock, first.id, "worker-2")
     clock.advance(LEASE + timedelta(seconds=1))
     again = await lease_batch(ctx.db, clock, "test", "worker-2")
     assert [q.notice.subject for q in again] == [subjects[1]]
