@@ -1,30 +1,33 @@
 """Pacing a bot's notices to its platform's limits: spaced overall, per chat and per group.
 
-The overall limit is a leaky bucket of capacity one (aiolimiter), so requests are evenly spaced
-and no second ever holds more than the rate (a bucket that allows bursts lets through nearly
-twice its rate in one second after an idle spell); each chat's gap counts from its last send.
+Spacing is kept where it counts, at the moment each request leaves: a sender's requests pass
+one gate in turn, each at least 1/rate after the one before and each chat's at least its gap
+after that chat's last. A token bucket that admits a request before a step of varying length
+(the commit that marks it attempted) lets requests bunch after it, and one that allows bursts
+lets through nearly twice its rate in one second after an idle spell; neither holds the limit
+as the platform counts it.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiolimiter import AsyncLimiter
-
 KEEP_CHATS = 4096
-"""Chats whose last message time is kept; beyond this the ones past their gap are let go."""
+"""Chats whose last request time is kept; beyond this the ones past their gap are let go."""
 SLACK = 0.05
-"""Seconds added to each chat's gap, so request timing jitter never lands two in one second."""
+"""Seconds added to each chat's gap, for the jitter between leaving and arriving."""
+
+Step = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Pace:
-    """A platform's limits for one bot, as messages per second."""
+    """A platform's limits for one bot, as requests per second."""
 
     overall: float | None
-    """Messages a second across all chats (None: no overall limit)."""
+    """Across all chats (None: no overall limit)."""
     per_chat: float
     per_group: float | None = None
     """For group chats, instead of `per_chat` (Telegram: 20 a minute)."""
@@ -39,41 +42,47 @@ TELEGRAM_NOTICE_PACE = Pace(
 )
 """Telegram allows about 30 messages a second for a bot, 1 a second in a chat, 20 a minute in
 a group (negative chat ids). The bot's one notice sender keeps 2 a second below the overall
-limit, so request timing jitter never puts 31 into a second; replies to a person's own update
-keep their own per-process pacing (PTB's rate limiter) on top."""
+limit, so timing jitter never puts 31 into a second; replies to a person's own update keep
+their own per-process pacing (PTB's rate limiter) on top."""
 
 SLACK_NOTICE_PACE = Pace(overall=None, per_chat=1.0)
 """Slack: about one message a second in a channel."""
 
 
 class Pacer:
-    """Waits until a message may go to a chat under a Pace; shared by one sender's tasks, each
-    chat's messages sent one after another by one task."""
+    """The gate a sender's requests leave through; each chat's requests come from one task."""
 
     def __init__(self, pace: Pace) -> None:
         self.pace = pace
-        self._overall = None if pace.overall is None else AsyncLimiter(1, 1 / pace.overall)
-        self._last: dict[str, float] = {}
-        """When each chat's latest message went, on the event loop's clock."""
+        self._gate = asyncio.Lock()
+        self._left: float | None = None
+        """When the latest request left, on the event loop's clock."""
+        self._chats: dict[str, float] = {}
+        """When each chat's latest request left."""
 
     def _gap(self, chat: str) -> float:
         group = self.pace.per_group is not None and self.pace.is_group(chat)
         rate = self.pace.per_group if group and self.pace.per_group else self.pace.per_chat
         return SLACK + 1 / rate
 
-    async def wait(self, chat: str) -> None:
-        """The chat's turn first, then the bot's (a chat waiting holds no overall slot); the
-        chat's gap counts from when its message actually goes."""
+    async def turn(self, chat: str, step: Step | None = None) -> None:
+        """Wait for the chat's turn (holding nothing), then for the bot's at the gate; run
+        `step` there (it must be short) and return as the request may leave."""
         loop = asyncio.get_running_loop()
-        last = self._last.get(chat)
+        last = self._chats.get(chat)
         if last is not None:
             await asyncio.sleep(max(0.0, last + self._gap(chat) - loop.time()))
-        if self._overall is not None:
-            await self._overall.acquire()
-        self._forget_idle(loop.time())
-        self._last[chat] = loop.time()
+        async with self._gate:
+            if self._left is not None and self.pace.overall is not None:
+                await asyncio.sleep(max(0.0, self._left + 1 / self.pace.overall - loop.time()))
+            if step is not None:
+                await step()
+            now = loop.time()
+            self._left = now
+            self._forget_idle(now)
+            self._chats[chat] = now
 
     def _forget_idle(self, now: float) -> None:
-        if len(self._last) >= KEEP_CHATS:
-            longest = SLACK + 1 / min(self.pace.per_chat, self.pace.per_group or self.pace.per_chat)
-            self._last = {c: at for c, at in self._last.items() if now - at < longest}
+        if len(self._chats) >= KEEP_CHATS:
+            longest = max(self._gap(""), self._gap("-"))
+            self._chats = {c: at for c, at in self._chats.items() if now - at < longest}

@@ -36,6 +36,7 @@ from core.services.outbox import (
     lease_batch,
     mark_attempted,
     record,
+    renew_leases,
 )
 
 log = logging.getLogger("planbot.notices")
@@ -189,6 +190,8 @@ class Sender:
             await asyncio.sleep(RENEW_SECONDS)
             try:
                 held = await hold_sender(self.ctx, self.name, self.owner)
+                if held:
+                    await renew_leases(self.ctx.db, self.ctx.clock, self.platform, self.owner)
             except Exception:
                 log.exception("renewing the %s notice sender lease failed", self.platform)
                 held = False
@@ -228,17 +231,17 @@ class Sender:
     async def _send_one(self, chat: str, q: QueuedNotice, ready: Ready) -> Outcome:
         attempted = False
 
-        async def before_request() -> None:
-            nonlocal attempted
-            await self.pacer.wait(chat)
-            if self._lost:
-                raise LeaseLost(self.platform)
-            if attempted:
-                return
+        async def mark() -> None:
             if self.hooks.leased is not None:
                 await self.hooks.leased(q)
             if not await mark_attempted(self.ctx.db, self.ctx.clock, q.id, self.owner):
                 raise LeaseLost(f"notice {q.id}")
+
+        async def before_request() -> None:
+            nonlocal attempted
+            if self._lost:
+                raise LeaseLost(self.platform)
+            await self.pacer.turn(chat, None if attempted else mark)
             attempted = True
 
         return await self.transport.send(ready, before_request)

@@ -23,8 +23,8 @@ from core.ports import Notice
 from core.services.notice_checks import QueuedNotice
 from core.states import NoticeState
 
-LEASE = timedelta(seconds=120)
-"""How long a leased row stays the sender's: a batch's sends fit well inside it."""
+LEASE = timedelta(seconds=30)
+"""How long a leased row stays the sender's unless renewed (while its batch is sent)."""
 MAX_ATTEMPTS = 5
 """Retries (RetryAfter, errors before the request left) before a notice is marked failed."""
 ERROR_CHARS = 200
@@ -217,6 +217,20 @@ def _held(ids: Sequence[int], owner: str) -> list[ColumnElement[bool]]:
         OutboxNotice.state == NoticeState.SENDING,
         OutboxNotice.lease_owner == owner,
     ]
+
+
+async def renew_leases(db: Database, clock: Clock, platform: str, owner: str) -> None:
+    """The sender is alive and still sending: its leased rows stay its own."""
+    async with db.unit_of_work() as session:
+        await session.execute(
+            update(OutboxNotice)
+            .where(
+                OutboxNotice.chat_platform == platform,
+                OutboxNotice.state == NoticeState.SENDING,
+                OutboxNotice.lease_owner == owner,
+            )
+            .values(lease_until=clock.now() + LEASE)
+        )
 
 
 async def mark_attempted(db: Database, clock: Clock, notice_id: int, owner: str) -> bool:
