@@ -66,17 +66,18 @@ class Pacer:
         return SLACK + 1 / rate
 
     async def turn(self, chat: str, step: Step | None = None) -> None:
-        """Wait for the chat's turn (holding nothing), then for the bot's at the gate; run
-        `step` there (it must be short) and return as the request may leave."""
+        """Wait for the chat's turn (holding nothing), then at the gate run `step` (short: it
+        overlaps the spacing after the request before) and wait for the bot's turn; return
+        as the request may leave."""
         loop = asyncio.get_running_loop()
         last = self._chats.get(chat)
         if last is not None:
             await asyncio.sleep(max(0.0, last + self._gap(chat) - loop.time()))
         async with self._gate:
+            if step is not None:
+                await step()  # while the one before is still within its spacing
             if self._left is not None and self.pace.overall is not None:
                 await asyncio.sleep(max(0.0, self._left + 1 / self.pace.overall - loop.time()))
-            if step is not None:
-                await step()
             now = loop.time()
             self._left = now
             self._forget_idle(now)

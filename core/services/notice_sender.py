@@ -43,7 +43,7 @@ log = logging.getLogger("planbot.notices")
 HOLD = timedelta(seconds=10)
 """How long the bot's sender lease lasts unless renewed."""
 RENEW_SECONDS = 2.0
-BATCH = 100
+BATCH = 200
 
 BeforeRequest = Callable[[], Awaitable[None]]
 """Awaited by a transport just before each request leaves: waits for the pace, and before
