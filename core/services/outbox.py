@@ -15,6 +15,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import Clock
 from core.db import Database
@@ -190,7 +191,9 @@ async def lease_batch(
         return [QueuedNotice(r.id, _notice(r), r.attempts) for r in rows]
 
 
-async def _settle_lapsed(session: Any, mine: list[ColumnElement[bool]], now: datetime) -> None:
+async def _settle_lapsed(
+    session: AsyncSession, mine: list[ColumnElement[bool]], now: datetime
+) -> None:
     """A crashed sender's leases: offered again if the request never left, else unknown."""
     lapsed = [*mine, OutboxNotice.state == NoticeState.SENDING, OutboxNotice.lease_until < now]
     await session.execute(
