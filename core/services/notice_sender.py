@@ -30,9 +30,11 @@ from core.services.context import Context
 from core.services.notice_checks import NotYet, QueuedNotice, Ready, Stale, prepare
 from core.services.outbox import (
     Deferred,
+    Failed,
     Outcome,
     Sent,
     Suppressed,
+    Unknown,
     lease_batch,
     mark_attempted,
     record,
@@ -244,7 +246,15 @@ class Sender:
             await self.pacer.turn(chat, None if attempted else mark)
             attempted = True
 
-        return await self.transport.send(ready, before_request)
+        try:
+            return await self.transport.send(ready, before_request)
+        except LeaseLost:
+            raise
+        except Exception as exc:  # a fault of ours, not the platform's answer
+            log.exception("notice %s to %s: sending failed", q.id, chat)
+            error = f"{type(exc).__name__}: {exc}"
+            # Once the request may have left it is never resent; before, it never will work.
+            return Unknown(error) if attempted else Failed(error)
 
 
 async def deliver_in_chat(

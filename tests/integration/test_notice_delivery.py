@@ -43,8 +43,8 @@ NAME = "test:bot"
 VIEWER = Actor("console", "sam", tier=StaffTier.VIEWER)
 
 
-class Killed(Exception):
-    """Stands for the process dying at that point: nothing after it runs."""
+class Killed(BaseException):
+    """Stands for the process dying at that point: nothing after it runs or handles it."""
 
 
 @dataclass
@@ -120,7 +120,7 @@ async def test_a_sender_killed_between_lease_and_send_loses_nothing(
 ) -> None:
     subjects = await enqueue(ctx, workspace_id, ["c1", "c1", "c1"])
     platform = Platform()
-    with pytest.raises(ExceptionGroup) as died:
+    with pytest.raises(BaseExceptionGroup) as died:
         await sender(ctx, platform, "worker-1", Hooks(leased=kill_at(1))).drain()
     assert died.group_contains(Killed)
     assert platform.received == []
@@ -135,7 +135,7 @@ async def test_a_sender_killed_after_the_request_before_marking_leaves_it_unknow
 ) -> None:
     subjects = await enqueue(ctx, workspace_id, ["c1", "c1", "c1"])
     platform = Platform()
-    with pytest.raises(ExceptionGroup):
+    with pytest.raises(BaseExceptionGroup):
         await sender(ctx, platform, "worker-1", Hooks(answered=kill_at(1))).drain()
     assert platform.received == [("c1", subjects[0])]
     await take_over(ctx, clock, platform)
@@ -153,7 +153,7 @@ async def test_a_sender_killed_mid_batch_loses_none_and_duplicates_none(
     chats = [f"c{n % 3}" for n in range(12)]
     subjects = await enqueue(ctx, workspace_id, chats)
     platform = Platform()
-    with pytest.raises(ExceptionGroup):
+    with pytest.raises(BaseExceptionGroup):
         killed: list[str] = []
         await sender(ctx, platform, "worker-1", Hooks(answered=kill_at(5, killed))).drain()
     await take_over(ctx, clock, platform)
@@ -252,6 +252,35 @@ async def test_stale_is_suppressed_and_not_yet_offered_again_at_its_time(
     clock.set(later)
     assert await worker.drain() == 1
     assert platform.received == [("link-coming", subjects[1])]
+
+
+@dataclass
+class Faulty(Platform):
+    """A transport with a fault of its own for one chat, before or after its request."""
+
+    broken: dict[str, bool] = field(default_factory=dict)
+    """Chat → whether the request left before the fault."""
+
+    async def send(self, ready: Ready, before_request: BeforeRequest) -> Outcome:
+        chat = ready.notice.chat_id or ""
+        if chat in self.broken:
+            if self.broken[chat]:
+                await before_request()
+            raise ValueError("cannot render")
+        return await super().send(ready, before_request)
+
+
+async def test_a_fault_in_one_notice_leaves_the_rest_of_the_batch_sent(
+    ctx: Context, clock: FixedClock, workspace_id: int
+) -> None:
+    subjects = await enqueue(ctx, workspace_id, ["before", "after", "ok"])
+    platform = Faulty(broken={"before": False, "after": True})
+    assert await sender(ctx, platform, "worker-1").drain() == 3
+    assert await states(ctx.db) == {
+        subjects[0]: NoticeState.FAILED,
+        subjects[1]: NoticeState.UNKNOWN,
+        subjects[2]: NoticeState.SENT,
+    }
 
 
 async def test_two_senders_at_once_one_holds_the_lease_and_each_notice_goes_once(
