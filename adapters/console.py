@@ -20,7 +20,7 @@ from bot.engine import Engine
 from bot.flow import BACK, CANCEL, STANDING, pick_label
 from bot.flows import all_flows
 from bot.i18n import Translator
-from bot.notices import notice_replies
+from bot.notices import notice_replies, notice_translator
 from bot.vocabulary import (
     Choices,
     Confirmation,
@@ -36,7 +36,8 @@ from bot.vocabulary import (
 from core.access import Actor, StaffTier
 from core.errors import InvalidRequest
 from core.services.context import Context
-from core.services.outbox import take_notices
+from core.services.notice_checks import Ready
+from core.services.notice_sender import deliver_in_chat
 from core.services.staff.targets import resolve_workspace
 from core.services.workspaces import ensure_member, ensure_workspace
 from core.states import Role
@@ -209,10 +210,9 @@ class ConsoleChat:
                 self.typing = not options
         self.out.flush()
 
-    def show_notice(self, replies: list[Reply]) -> None:
+    def show_notice(self, t: Translator, replies: list[Reply]) -> None:
         """A notice's buttons are numbered after the menu shown, which stays answerable; at a
         question answered by typing they are written as the commands they run instead."""
-        t = Translator(self.language)
         for reply in replies:
             if not isinstance(reply, Choices):
                 print(render(reply, t)[0], file=self.out)
@@ -233,17 +233,22 @@ class ConsoleChat:
         self.show(await self.engine.handle(self.incoming(line)))
         await self.deliver_notices()
 
-    async def deliver_notices(self) -> None:
-        """This chat's notices; a support person's chat also shows the console staff chat's."""
+    async def deliver_notices(self) -> int:
+        """This chat's notices, each in the language and zone its check gives; a support
+        person's chat also shows the console staff chat's. How many were handled."""
         services = self.engine.services
-        notices = await take_notices(services.db, services.clock, PLATFORM, self.chat)
+        count = await deliver_in_chat(services, PLATFORM, self.chat, self._print_notice)
         if self.is_staff_desk:
-            notices += await take_notices(services.db, services.clock, PLATFORM, STAFF_CHAT)
-        t = Translator(self.language)
-        for notice in notices:
-            self.show_notice(notice_replies(t, services.catalog, notice))
-        if notices:
+            count += await deliver_in_chat(services, PLATFORM, STAFF_CHAT, self._print_notice)
+        if count:
             self.out.flush()
+        return count
+
+    def _print_notice(self, ready: Ready) -> None:
+        services = self.engine.services
+        notice = ready.notice
+        t = notice_translator(services.staff, notice, ready.locale, ready.timezone)
+        self.show_notice(t, notice_replies(t, services.catalog, notice))
 
     @property
     def is_staff_desk(self) -> bool:

@@ -8,6 +8,7 @@ import sys
 from bench import (
     checkout_step,
     engine_step,
+    notices,
     scaleout,
     slack_step,
     staff_confirm,
@@ -33,6 +34,7 @@ def main() -> None:
     staff_confirm.main(quick)
     scaleout.main(quick)
     staff_stats.main(quick)
+    notices.main(quick)
 
 
 main()

@@ -112,7 +112,11 @@ class SlackBot:
             command=self.typed_command,
         )
         self.people = People(ctx, role_ttl)
-        self.delivery = Delivery(ctx, app.client, installations, self.typed_command)
+        oauth = app.oauth_flow
+        app_key = app.client.token or (oauth.client_id if oauth is not None else "") or ""
+        self.delivery = Delivery(
+            ctx, app.client, installations, self.typed_command, app_key=app_key
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         app.command(self.command)(self._after_ack(self._on_command))
         app.command(self.staff_command)(self._after_ack(self._on_staff_command))
@@ -140,7 +144,9 @@ class SlackBot:
             self.app.client.session = aiohttp.ClientSession(timeout=timeout)
 
     async def close(self) -> None:
-        """Let the updates already acknowledged finish (a while at most), then close."""
+        """Let the updates already acknowledged finish (a while at most), give up the notice
+        sender's lease, then close."""
+        await self.let_go_of_notices()
         if self._tasks:
             _, late = await asyncio.wait(set(self._tasks), timeout=CLOSE_WAIT_SECONDS)
             for task in late:
@@ -154,6 +160,10 @@ class SlackBot:
 
     async def notices_forever(self, every: float) -> None:
         await self.delivery.notices_forever(every)
+
+    async def let_go_of_notices(self) -> None:
+        """At shutdown: another worker's sender takes over at once."""
+        await self.delivery.notices.let_go()
 
     # --- acks -----------------------------------------------------------------------------
 

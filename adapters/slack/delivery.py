@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -15,7 +16,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.repeat import repeat
+from adapters.repeat import one_line
 from adapters.slack import texts
 from adapters.slack.payloads import Where
 from adapters.slack.people import PLATFORM
@@ -29,13 +30,18 @@ from adapters.slack.render import (
 )
 from bot.flow import slash
 from bot.notices import notice_replies, notice_translator
+from core.pacing import SLACK_NOTICE_PACE
 from core.ports import Notice
 from core.services.context import Context
-from core.services.outbox import PendingNotice, take_platform_notices
+from core.services.notice_checks import Ready
+from core.services.notice_sender import BeforeRequest, Sender, sender_name
+from core.services.outbox import Failed, Outcome, RetryLater, Sent, Unknown
 from core.services.workspaces import platform_id
 
 HOME_BLOCKS = 100
 NOT_A_MEMBER = {"channel_not_found", "not_in_channel"}
+NOT_SENT_WAIT = timedelta(seconds=5)
+"""How long a notice whose request never left waits before it is tried again."""
 log = logging.getLogger("planbot.slack")
 
 
@@ -52,12 +58,18 @@ class Delivery:
         client: AsyncWebClient,
         installations: AsyncInstallationStore | None = None,
         command: Callable[[str], str] = slash,
+        app_key: str = "",
     ) -> None:
         self.ctx = ctx
         self.client = client
         self.installations = installations
         self.command = command
         """How a command named in a notice is typed in Slack ("/plans details")."""
+        self.notices = Sender(
+            ctx, PLATFORM, self, SLACK_NOTICE_PACE, name=sender_name(PLATFORM, app_key)
+        )
+        """The app's one notice sender across all workers (DESIGN 14); `app_key` names the
+        app (its bot token, or its OAuth client id)."""
 
     async def deliver(self, client: AsyncWebClient, where: Where, messages: list[Outbound]) -> None:
         """Home: publish the view. Otherwise the first message replaces the one tapped (in
@@ -179,33 +191,45 @@ class Delivery:
         )
 
     async def notices_forever(self, every: float) -> None:
-        await repeat(self.deliver_notices, every, "Slack notice delivery")
+        await self.notices.forever(every)
 
     async def deliver_notices(self) -> int:
-        """Post what the outbox holds for Slack: to each person directly, and to the staff
-        channels, with the notice's buttons."""
-        pending = await take_platform_notices(self.ctx.db, self.ctx.clock, PLATFORM)
-        for item in pending:
-            if item.notice.chat_id is not None:
-                await self._post_notice(item, item.notice.chat_id)
-        return len(pending)
+        """Post the Slack notices due, to each person directly and to the staff channels,
+        with the notice's buttons, if this process holds the app's sender lease."""
+        return await self.notices.drain()
 
-    async def _post_notice(self, item: PendingNotice, chat_id: str) -> None:
-        notice = item.notice
-        t = notice_translator(self.ctx.staff, notice, item.locale, item.timezone)
+    async def send(self, ready: Ready, before_request: BeforeRequest) -> Outcome:
+        """The notice sender's Transport: one notice posted, Slack's answer as an outcome."""
+        if ready.notice.chat_id is None:
+            return Failed("no recipient")
+        return await self._post_notice(ready, ready.notice.chat_id, before_request)
+
+    async def _post_notice(
+        self, ready: Ready, chat_id: str, before_request: BeforeRequest
+    ) -> Outcome:
+        notice = ready.notice
+        t = notice_translator(self.ctx.staff, notice, ready.locale, ready.timezone)
         replies = notice_replies(t, self.ctx.catalog, notice, self.command)
         messages = compose(replies, Wording(texts.enter_number(t), texts.choose(t)))
-        channel, client = await self._destination(notice, chat_id)
-        if client is None:
-            return
-        try:
-            for message in messages:
+        channel, found = await self._destination(notice, chat_id)
+        if found is None:
+            return Failed("no bot token for this chat")
+        # Outcomes are the sender's to decide: slack-sdk's own retries could post twice.
+        client = AsyncWebClient(
+            token=found.token, base_url=found.base_url, session=found.session, retry_handlers=[]
+        )
+        for n, message in enumerate(messages):
+            await before_request()
+            try:
                 await client.chat_postMessage(
                     channel=channel, text=mrkdwn_escape(message.text), blocks=message.blocks
                 )
-        except SlackApiError as exc:
-            error = exc.response.get("error")
-            log.warning("notice %s to %s not delivered: %s", notice.kind, channel, error)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                outcome = outcome_of(exc)
+                if n and isinstance(outcome, RetryLater):
+                    return Unknown(f"sent in part ({n} of {len(messages)}): {outcome.error}")
+                return outcome
+        return Sent()
 
     async def _destination(self, notice: Notice, chat_id: str) -> tuple[str, AsyncWebClient | None]:
         """A staff channel with its team's token; a person (the user of `channel:user`) with
@@ -234,3 +258,30 @@ class Delivery:
                 "notice %s: team %s has not installed the app", notice.kind, staff_chat.team
             )
         return staff_chat.chat_id, client
+
+
+def outcome_of(error: SlackApiError | aiohttp.ClientError | TimeoutError) -> Outcome:
+    """What a failed chat.postMessage means for the notice: rate limited (429, with its
+    Retry-After) or refused connection is retried; Slack's refusal (not in the channel, the
+    channel archived, the account inactive) is failed; a request cut off after it left is
+    unknown."""
+    if isinstance(error, SlackApiError):
+        code = str(error.response.get("error"))
+        status = error.response.status_code
+        if status == 429 or code == "ratelimited":
+            return RetryLater(timedelta(seconds=_retry_after(error)), f"{status} {code}")
+        if status >= 500:
+            return Unknown(f"{status} {code}")
+        return Failed(code)
+    if isinstance(error, aiohttp.ClientConnectorError):
+        return RetryLater(NOT_SENT_WAIT, f"{one_line(error)} (before the request left)")
+    return Unknown(one_line(error))
+
+
+def _retry_after(error: SlackApiError) -> float:
+    headers = error.response.headers or {}
+    value = headers.get("Retry-After") or headers.get("retry-after") or 1
+    try:
+        return max(1.0, float(value[0] if isinstance(value, list) else value))
+    except ValueError:
+        return 1.0

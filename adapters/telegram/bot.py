@@ -14,27 +14,25 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from adapters.repeat import repeat
 from adapters.telegram import texts
 from adapters.telegram.delivery import edit, remove_keyboard, send, send_photo, with_retry
+from adapters.telegram.notices import NO_OWNER, TelegramNotices
 from adapters.telegram.render import Outbound, compose, decode_tap
 from bot.engine import Engine
 from bot.flow import STANDING
 from bot.flows import all_flows
 from bot.flows.workspace import workspace_flows
 from bot.i18n import LANGUAGES, Translator, language_of
-from bot.notices import notice_replies, notice_translator
 from bot.vocabulary import Incoming, Tap, Text
 from core.access import Actor
+from core.pacing import TELEGRAM_NOTICE_PACE
 from core.services.context import Context
 from core.services.invites import current_workspace
-from core.services.outbox import take_platform_notices
+from core.services.notice_sender import Sender, sender_name
 
 PLATFORM = "telegram"
 log = logging.getLogger("planbot.telegram")
 GROUPS = (ChatType.GROUP, ChatType.SUPERGROUP)
-NO_OWNER = 0
-"""The owner of buttons anyone in the chat may tap."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +61,14 @@ class TelegramBot:
         application.add_error_handler(self._on_error)
         self._started = False
         self._start_lock = asyncio.Lock()
+        self.notices = Sender(
+            ctx,
+            PLATFORM,
+            TelegramNotices(ctx, application.bot),
+            TELEGRAM_NOTICE_PACE,
+            name=sender_name(PLATFORM, application.bot.token),
+        )
+        """The bot's one notice sender across all workers (DESIGN 14)."""
         self._staff_menus_missing: set[int] = set()
         """Staff chats whose command menu Telegram refused (a person who had not started the
         bot yet): registered again when they next write privately."""
@@ -277,25 +283,17 @@ class TelegramBot:
     # --- notices --------------------------------------------------------------------------
 
     async def deliver_notices(self) -> int:
-        """Send what the outbox holds for Telegram chats (payments confirmed, renewals, and
-        flagged payments and approvals to the staff groups), each with its buttons; the
+        """Send the Telegram notices due (payments confirmed, renewals, and flagged payments
+        and approvals to the staff groups) if this process holds the bot's sender lease; the
         buttons have no owner, so anyone in the chat may tap (the engine checks who)."""
-        pending = await take_platform_notices(self.ctx.db, self.ctx.clock, PLATFORM)
-        for item in pending:
-            notice = item.notice
-            if notice.chat_id is None:
-                continue
-            t = notice_translator(self.ctx.staff, notice, item.locale, item.timezone)
-            messages = compose(notice_replies(t, self.ctx.catalog, notice), NO_OWNER)
-            try:
-                for message in messages:
-                    await send(self.application.bot, notice.chat_id, message)
-            except TelegramError as exc:
-                log.warning("notice %s to %s not delivered: %s", notice.kind, notice.chat_id, exc)
-        return len(pending)
+        return await self.notices.drain()
 
     async def notices_forever(self, every: float) -> None:
-        await repeat(self.deliver_notices, every, "Telegram notice delivery")
+        await self.notices.forever(every)
+
+    async def let_go_of_notices(self) -> None:
+        """At shutdown: another worker's sender takes over at once."""
+        await self.notices.let_go()
 
 
 def _texts(text: str) -> list[Outbound]:

@@ -20,7 +20,7 @@ RETRIES = 3
 MAX_WAIT_SECONDS = 60.0
 
 
-def _seconds(error: RetryAfter) -> float:
+def retry_seconds(error: RetryAfter) -> float:
     value: int | timedelta = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -33,7 +33,7 @@ async def with_retry(call: Callable[[], Awaitable[T]]) -> T:
         except RetryAfter as exc:
             if attempt == RETRIES:
                 raise
-            wait = min(_seconds(exc), MAX_WAIT_SECONDS)
+            wait = min(retry_seconds(exc), MAX_WAIT_SECONDS)
             log.warning("flood control: retrying in %.1f s", wait)
             await asyncio.sleep(wait)
     raise AssertionError("unreachable")
@@ -44,14 +44,17 @@ def is_not_modified(error: BadRequest) -> bool:
 
 
 async def send(bot: Bot, chat_id: int | str, message: Outbound) -> Message:
-    return await with_retry(
-        lambda: bot.send_message(
-            chat_id,
-            message.html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=message.markup,
-            disable_web_page_preview=True,
-        )
+    return await with_retry(lambda: send_once(bot, chat_id, message))
+
+
+async def send_once(bot: Bot, chat_id: int | str, message: Outbound) -> Message:
+    """One sendMessage, no retry: for a caller that decides what a failure means."""
+    return await bot.send_message(
+        chat_id,
+        message.html,
+        parse_mode=ParseMode.HTML,
+        reply_markup=message.markup,
+        disable_web_page_preview=True,
     )
 
 

@@ -76,7 +76,9 @@ async def start_polling(bot: TelegramBot, *, poll_seconds: int = 10) -> None:
 
 async def shut_down(bot: TelegramBot) -> None:
     """Release the HTTP connections, also those of a start that never got through getMe
-    (PTB's Application skips its shutdown when it was never initialized)."""
+    (PTB's Application skips its shutdown when it was never initialized), and give up the
+    notice sender's lease."""
+    await bot.let_go_of_notices()
     await bot.application.shutdown()
     await bot.application.bot.shutdown()
 

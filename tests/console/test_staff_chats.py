@@ -12,12 +12,15 @@ from sqlalchemy import select
 
 from adapters.sandbox import Outcome, complete_sandbox_payment
 from core.access import Actor
-from core.model import Workspace
+from core.model import OutboxNotice, Workspace
+from core.ports import Notice
 from core.pricing import Terms
 from core.services.context import Context
 from core.services.orders import Chat as OrderChat
 from core.services.orders import place_order
+from core.services.outbox import OutboxNotifier
 from core.staff import StaffDirectory, parse_staff_chats
+from core.states import NoticeState
 from tests.console.conftest import Chat, ChatFactory
 from tests.staff_chats import ShowProbe, flag_a_sandbox_payment, install_show_probe
 
@@ -111,3 +114,24 @@ async def test_at_a_typed_question_notice_buttons_are_the_commands_they_run(
     assert "[" not in text
     text = await alice.say("2")
     assert "Total: $50.00" in text
+
+
+async def test_a_notice_is_printed_in_the_language_its_check_gives_not_the_start_up_one(
+    open_console: ChatFactory, services: Context
+) -> None:
+    alice = await open_console(language="en")
+    await alice.say("/plans")
+    ws = await workspace_id(services)
+    async with services.db.unit_of_work() as session:
+        workspace = await session.get(Workspace, ws)
+        assert workspace is not None
+        workspace.locale = "vi"
+    await OutboxNotifier(services.db, services.clock).notify(
+        Notice("account.note", ws, "console", alice.console.chat, {}, subject="note:1")
+    )
+    text = await notices(alice)
+    assert "Thuê bao của bạn vừa có thay đổi." in text
+    assert await notices(alice) == ""  # printed once
+    async with services.db.read() as session:
+        state = await session.scalar(select(OutboxNotice.state))
+    assert state == NoticeState.SENT

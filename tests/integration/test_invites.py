@@ -16,9 +16,11 @@ from core.ports import Notice
 from core.pricing import Terms
 from core.services.context import Context
 from core.services.invites import accept_invite, create_invite, current_workspace
+from core.services.notice_checks import Ready, prepare
 from core.services.orders import place_order
-from core.services.outbox import OutboxNotifier, take_platform_notices
+from core.services.outbox import OutboxNotifier, lease_batch
 from core.services.workspaces import memberships
+from core.states import NoticeState
 
 GUEST = Actor("telegram", "5005")
 OTHER = Actor("telegram", "6006")
@@ -100,7 +102,7 @@ async def test_two_redemptions_at_once_let_one_in(
     assert joined == 1
 
 
-async def test_platform_notices_are_taken_once_with_their_workspace_language(
+async def test_platform_notices_are_leased_once_and_read_in_their_workspace_language(
     ctx: Context, workspace_id: int
 ) -> None:
     async with ctx.db.unit_of_work() as session:
@@ -111,11 +113,15 @@ async def test_platform_notices_are_taken_once_with_their_workspace_language(
     await outbox.notify(Notice("payment.succeeded", workspace_id, "telegram", "-100", {"a": 1}))
     await outbox.notify(Notice("payment.failed", workspace_id, "telegram", "42", {}))
     await outbox.notify(Notice("payment.failed", workspace_id, "console", "x", {}))
-    taken = await take_platform_notices(ctx.db, ctx.clock, "telegram")
-    assert [(p.notice.chat_id, p.locale) for p in taken] == [("-100", "vi"), ("42", "vi")]
-    assert await take_platform_notices(ctx.db, ctx.clock, "telegram") == []
+    taken = await lease_batch(ctx.db, ctx.clock, "telegram", "sender-1")
+    verdicts = await prepare(ctx, taken)
+    assert [(v.notice.chat_id, v.locale) for v in verdicts if isinstance(v, Ready)] == [
+        ("-100", "vi"),
+        ("42", "vi"),
+    ]
+    assert await lease_batch(ctx.db, ctx.clock, "telegram", "sender-2") == []
     async with ctx.db.unit_of_work() as session:
-        left = list(
-            await session.scalars(select(OutboxNotice).where(OutboxNotice.delivered_at.is_(None)))
+        states = dict(
+            (n.chat_platform, n.state) for n in await session.scalars(select(OutboxNotice))
         )
-    assert [n.chat_platform for n in left] == ["console"]
+    assert states == {"telegram": NoticeState.SENDING, "console": NoticeState.PENDING}

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -88,6 +89,8 @@ def plain(html: str) -> str:
 class Call:
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+    """When the request arrived (monotonic seconds): pacing is measured here."""
 
 
 @dataclass(frozen=True)

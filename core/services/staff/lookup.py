@@ -266,8 +266,9 @@ async def flagged(ctx: Context, staff: Actor) -> list[FlaggedPayment]:
 
 
 def notice_state(row: OutboxNotice) -> NoticeState:
-    """The delivery state the outbox's columns tell (today: taken for delivery or not)."""
-    return NoticeState.PENDING if row.delivered_at is None else NoticeState.SENT
+    """Where the notice's delivery stands: pending, sending (leased), or how it was settled;
+    its delivered_at is when it was sent or settled otherwise."""
+    return row.state
 
 
 async def notices(ctx: Context, staff: Actor, workspace_id: int) -> list[NoticeLine]:
