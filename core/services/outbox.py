@@ -183,11 +183,18 @@ async def lease_batch(
         if db.is_postgres:
             stmt = stmt.with_for_update(skip_locked=True)
         rows = list(await session.scalars(stmt))
-        for row in rows:
-            row.state = NoticeState.SENDING
-            row.lease_owner = owner
-            row.lease_until = now + LEASE
-            row.attempted_at = now if attempted else None
+        if rows:  # one statement for the batch, not one per row
+            await session.execute(
+                update(OutboxNotice)
+                .where(OutboxNotice.id.in_([r.id for r in rows]))
+                .values(
+                    state=NoticeState.SENDING,
+                    lease_owner=owner,
+                    lease_until=now + LEASE,
+                    attempted_at=now if attempted else None,
+                )
+                .execution_options(synchronize_session=False)
+            )
         return [QueuedNotice(r.id, _notice(r), r.attempts) for r in rows]
 
 
