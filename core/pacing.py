@@ -35,15 +35,15 @@ class Pace:
 
 
 TELEGRAM_NOTICE_PACE = Pace(
-    overall=28.0,
+    overall=29.0,
     per_chat=1.0,
     per_group=20 / 60,
     is_group=lambda chat: chat.startswith("-"),
 )
 """Telegram allows about 30 messages a second for a bot, 1 a second in a chat, 20 a minute in
-a group (negative chat ids). The bot's one notice sender keeps 2 a second below the overall
-limit, so timing jitter never puts 31 into a second; replies to a person's own update keep
-their own per-process pacing (PTB's rate limiter) on top."""
+a group (negative chat ids). The bot's one notice sender spaces its requests at least 1/29 s
+apart, so no second can hold more than 30 whatever the timing jitter; replies to a person's
+own update keep their own per-process pacing (PTB's rate limiter) on top."""
 
 SLACK_NOTICE_PACE = Pace(overall=None, per_chat=1.0)
 """Slack: about one message a second in a channel."""
