@@ -7,12 +7,15 @@ import logging
 from dataclasses import replace
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import PaymentProviderError
 from core.model import Order, OrderKind
+from core.notice_kinds import RenewalChargeFailed, RenewalDue
 from core.order_lifecycle import payable
 from core.ports import Checkout, CheckoutRequest, Notice
 from core.services.context import Context, get_workspace
+from core.services.order_notices import addressed
 
 log = logging.getLogger(__name__)
 
@@ -105,22 +108,43 @@ async def reissue_renewal_link(ctx: Context, order_reference: str, lapsed: str) 
             idempotency_key=f"{order.idempotency_key}:after:{lapsed}",
         )
     await attach_checkout(ctx, order, request)
-    await ctx.send([renewal_link_notice(order)])
+    async with ctx.db.unit_of_work() as session:
+        await tell_renewal_link(ctx, session, order)
     return True
 
 
-def renewal_link_notice(order: Order, failed: str | None = None) -> Notice:
-    """Tells the renewal's chat where to pay it (and why the saved card was not charged)."""
-    return Notice(
-        "renewal.due" if failed is None else "renewal.charge_failed",
-        order.workspace_id,
-        order.chat_platform,
-        order.chat_id,
-        {
-            "subscription_id": order.subscription_id,
-            "package": order.package,
-            "order": order.reference,
-            "link": order.payment_link,
-            "reason": failed,
-        },
+def renewal_link_payload(
+    order: Order, failed: str | None = None
+) -> RenewalDue | RenewalChargeFailed:
+    """Where to pay a renewal: its amount, its deadline and its link (and why the saved card
+    was not charged, when it was tried)."""
+    assert order.subscription_id is not None
+    if failed is None:
+        return RenewalDue(
+            order.subscription_id,
+            order.package,
+            order=order.reference,
+            amount=order.due_now,
+            currency=order.currency,
+            deadline=order.expires_at,
+            link=order.payment_link,
+            quantity=order.quantity,
+            cycle_months=order.cycle_months,
+        )
+    return RenewalChargeFailed(
+        order.subscription_id,
+        order.package,
+        order=order.reference,
+        amount=order.due_now,
+        currency=order.currency,
+        deadline=order.expires_at,
+        link=order.payment_link,
+        reason=failed,
     )
+
+
+async def tell_renewal_link(ctx: Context, session: AsyncSession, order: Order) -> None:
+    """A new link for a renewal, told to the order's chat or else its billing admins."""
+    chat = (order.chat_platform, order.chat_id)
+    notice = Notice.of(renewal_link_payload(order), order.workspace_id, chat)
+    await ctx.send(await addressed(session, [notice]))

@@ -16,10 +16,9 @@ from core.clock import format_iso
 from core.errors import PaymentProviderError
 from core.lifecycle import SubscriptionRow
 from core.model import Order, OrderKind, Subscription, SubscriptionState
-from core.notice_kinds import RenewalChargeFailed, RenewalDue
 from core.order_values import OrderValues, order_values, renewal_price, settle
 from core.ports import Checkout, CheckoutRequest, Notice, OffSessionCharge, OffSessionCharger
-from core.services.checkouts import store_checkouts
+from core.services.checkouts import renewal_link_payload, store_checkouts
 from core.services.context import Context, audit_values
 from core.services.fulfilment import step_subscription
 from core.services.orders import new_reference
@@ -240,30 +239,7 @@ async def _link_notices(
     """Where to pay the renewal (and why the saved card was not charged), told to the
     order's chat or else the billing admins, out of quiet hours."""
     assert order.subscription_id is not None
-    payload: RenewalDue | RenewalChargeFailed
-    if failed is None:
-        payload = RenewalDue(
-            order.subscription_id,
-            order.package,
-            order=order.reference,
-            amount=order.due_now,
-            currency=order.currency,
-            deadline=order.expires_at,
-            link=order.payment_link,
-            quantity=order.quantity,
-            cycle_months=order.cycle_months,
-        )
-    else:
-        payload = RenewalChargeFailed(
-            order.subscription_id,
-            order.package,
-            order=order.reference,
-            amount=order.due_now,
-            currency=order.currency,
-            deadline=order.expires_at,
-            link=order.payment_link,
-            reason=failed,
-        )
+    payload = renewal_link_payload(order, failed)
     recipients = await Recipients.load(session, [(order.subscription_id, order.workspace_id)])
     place = await workspace_place(session, order.workspace_id)
     return addressed(

@@ -123,6 +123,10 @@ async def test_a_renewal_link_that_lapses_within_grace_is_replaced_and_told(
     assert keys[-1] == f"checkout:{renewal.idempotency_key}:after:{lapsed}"
     [told] = stripe_env.notifier.notices
     assert told.kind == "renewal.due" and told.data["link"] == fresh.payment_link
+    # The sweep's order started in no chat: the billing admin hears, with the amount and deadline.
+    assert told.chat_id is not None
+    assert told.data["amount"] == renewal.due_now
+    assert told.data["deadline"] == renewal.expires_at.isoformat()
     assert (await stripe_env.fake.send(event)).json()["outcome"] == "unchanged"
     await stripe_env.pay(renewal.reference)
     assert (await _renewal(stripe_env)).status == "paid"

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import Conflict, PaymentProviderError
 from core.model import Order, OrderKind
-from core.services.checkouts import checkout_request, renewal_link_notice, store_checkouts
+from core.services.checkouts import checkout_request, store_checkouts, tell_renewal_link
 from core.services.context import Context
 from core.services.staff.preview import Facts, Fate, LinkJob, Preview, compose, fates, picture
 from core.services.staff.requests import Resend, StaffRequest
@@ -70,7 +70,7 @@ async def apply_resend(
         return Applied(picture(state), withdraw=(made,))
     await store_checkouts(ctx, [(order, effect.checkout)])
     if order.kind is OrderKind.RENEWAL:
-        await ctx.send([renewal_link_notice(order)])
+        await tell_renewal_link(ctx, session, order)
     replaced = effect.replaced
     withdraw = (replaced,) if replaced and replaced != made else ()
     return Applied(picture(state), order_id=order.id, link=order.payment_link, withdraw=withdraw)
